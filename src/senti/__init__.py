@@ -1,0 +1,51 @@
+"""senti: sentiment analysis of reviews and social posts with recurrent neural networks.
+
+    >>> import senti
+    >>> run = senti.train("runs/imdb", dataset="imdb")          # doctest: +SKIP
+    >>> model = senti.load("runs/imdb")                        # doctest: +SKIP
+    >>> model.predict(["A wonderful, moving film."])           # doctest: +SKIP
+    array(['positive'], dtype=object)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+from senti.bundle import BundleError
+from senti.config import CleanConfig, DataConfig, RunConfig, TrainConfig, VocabConfig
+from senti.data.datasets import DATASETS, load_dataset
+from senti.data.readers import DataError, read_texts
+from senti.models.registry import PRESETS
+from senti.pipeline import SentimentModel
+from senti.training.run import Run, resume, train
+from senti.training.trainer import TrainingError, TrainingInterrupted
+
+
+def load(path: str | Path) -> SentimentModel:
+    """Load a trained model from a run directory or a bundle folder (no pickle, checksums verified)."""
+    return SentimentModel.load(path)
+
+
+__all__ = [
+    "DATASETS",
+    "PRESETS",
+    "BundleError",
+    "CleanConfig",
+    "DataConfig",
+    "DataError",
+    "Run",
+    "RunConfig",
+    "SentimentModel",
+    "TrainConfig",
+    "TrainingError",
+    "TrainingInterrupted",
+    "VocabConfig",
+    "__version__",
+    "load",
+    "load_dataset",
+    "read_texts",
+    "resume",
+    "train",
+]

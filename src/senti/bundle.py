@@ -1,0 +1,99 @@
+"""The model bundle: a folder that holds everything prediction needs, and nothing that can run code.
+
+    senti-model.json    format version, labels, cleaning, vocabulary and model configs, metrics, checksums
+    vocab.json          the vocabulary, one token per id
+    model.safetensors   the weights
+
+Loading reads JSON and safetensors only (never pickle), checks each file's sha256, and builds the network
+from a registered architecture name, so a tampered or foreign bundle fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from senti.io import read_json, replace_dir, write_json
+
+FORMAT = "senti-model"
+FORMAT_VERSION = 1
+MANIFEST = "senti-model.json"
+WEIGHTS = "model.safetensors"
+VOCAB = "vocab.json"
+
+
+class BundleError(ValueError):
+    """A model bundle that cannot be loaded; the message says which file and why."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
+                state_dict: dict[str, torch.Tensor]) -> Path:
+    """Write a bundle atomically (a temp folder renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, tmp / WEIGHTS)
+        write_json(tmp / VOCAB, vocab)
+        files = {name: sha256_file(tmp / name) for name in (WEIGHTS, VOCAB)}
+        write_json(tmp / MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
+                                    "files": files})
+        replace_dir(tmp, path)
+    finally:
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def load_bundle(path: str | Path) -> tuple[dict[str, Any], list[str], dict[str, torch.Tensor]]:
+    """Read and verify a bundle; returns (manifest, vocabulary, weights)."""
+    path = Path(path)
+    if (path / "model" / MANIFEST).is_file():  # a run directory: its bundle lives in model/
+        path = path / "model"
+    mpath = path / MANIFEST
+    if not mpath.is_file():
+        raise BundleError(f"{path}: not a senti model (no {MANIFEST}); pass a run directory or its model/ folder")
+    try:
+        manifest = read_json(mpath)
+    except ValueError as e:
+        raise BundleError(f"{mpath}: not valid JSON ({e})") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{mpath}: not a senti model manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BundleError(f"{path}: bundle format version {version!r}; this senti reads version {FORMAT_VERSION}"
+                          + (" — upgrade senti to load it" if isinstance(version, int) and version > FORMAT_VERSION
+                             else ""))
+    for name, expected in manifest.get("files", {}).items():
+        fpath = path / name
+        if not fpath.is_file():
+            raise BundleError(f"{path}: missing file {name}")
+        if sha256_file(fpath) != expected:
+            raise BundleError(f"{fpath}: checksum mismatch — the file was modified or is corrupt")
+    for required in (WEIGHTS, VOCAB):
+        if required not in manifest.get("files", {}):
+            raise BundleError(f"{mpath}: no checksum recorded for {required}")
+    vocab = read_json(path / VOCAB)
+    if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
+        raise BundleError(f"{path / VOCAB}: expected a JSON list of tokens")
+    try:
+        weights = load_file(path / WEIGHTS)
+    except SafetensorError as e:
+        raise BundleError(f"{path / WEIGHTS}: not a valid safetensors file ({e})") from e
+    return manifest, vocab, weights

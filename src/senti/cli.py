@@ -1,0 +1,194 @@
+"""The ``senti`` command: subcommands follow the workflow (datasets → train → evaluate → predict).
+
+Results go to stdout (``--json`` for machines); logs and progress bars go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from senti import __version__
+
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+
+
+def _setup_logging(quiet: bool) -> None:
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="senti: %(message)s",
+                        stream=sys.stderr, force=True)
+
+
+def _fail(msg: str, code: int = 1) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+class _Errors(click.Group):
+    """Expected failures (bad data, bad bundles, bad options) end with one clear line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from senti.bundle import BundleError
+        from senti.data.readers import DataError
+        from senti.training.trainer import TrainingError, TrainingInterrupted
+
+        try:
+            return super().invoke(ctx)
+        except TrainingInterrupted as e:
+            click.echo(f"\n{e}; a checkpoint was saved. Continue with: senti train --resume RUN_DIR", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (DataError, BundleError, TrainingError, FileExistsError, ValueError, TypeError, OSError) as e:
+            _fail(str(e))
+
+
+@click.group(cls=_Errors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="senti")
+def main() -> None:
+    """Sentiment analysis of reviews and social posts with recurrent neural networks."""
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Directory laid out like shared/data.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def datasets(data_dir: str | None, as_json: bool) -> None:
+    """List the named datasets, where they were found, and their sizes."""
+    from senti.data.datasets import describe_datasets
+
+    rows = describe_datasets(data_dir)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        sizes = " / ".join(f"{k} {r[k]:,}" for k in ("train", "test") if k in r)
+        where = r["found"] or "not found (imdb downloads on first use; others need --data-dir or SENTI_DATA_DIR)"
+        click.echo(f"{r['name']:<15} {r['description']}")
+        click.echo(f"{'':<15} {sizes + '  ' if sizes else ''}{', '.join(r.get('labels', []))}")
+        click.echo(f"{'':<15} {where}")
+
+
+@main.command()
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="TOML config; flags override it.")
+@click.option("--dataset", help="A named dataset (see `senti datasets`).")
+@click.option("--train", "train_file", help="Your training file (CSV/TSV/JSONL/Parquet) or aclImdb-style folder.")
+@click.option("--valid", help="Validation file (default: a stratified split of the training data).")
+@click.option("--test", help="Test file for the final metrics.")
+@click.option("--text-column", help="Column holding the text [text].")
+@click.option("--label-column", help="Column holding the label [label].")
+@click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR].")
+@click.option("--model", "preset", help="Model preset: default, lstm, gru, bigru, bilstm, lstm-small, "
+              "stacked-lstm, simple-rnn, conv1d.")
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="Run directory to write.")
+@click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Continue an interrupted run.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--lr", type=float, help="Learning rate.")
+@click.option("--optimizer", type=click.Choice(["adam", "adamw", "rmsprop", "sgd"]))
+@click.option("--weight-decay", type=float)
+@click.option("--patience", type=int, help="Epochs without improvement before early stopping (0: never).")
+@click.option("--monitor", type=click.Choice(["val_accuracy", "val_loss", "val_macro_f1"]))
+@click.option("--clip-grad-norm", type=float)
+@click.option("--seed", type=int)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--bf16/--no-bf16", default=None, help="bfloat16 autocast (faster on CPUs with AVX512-BF16/AMX).")
+@click.option("--threads", "num_threads", type=int, help="Torch CPU threads.")
+@click.option("--max-minutes", type=float, help="Stop after the epoch that exceeds this time budget.")
+@click.option("--max-length", type=int, help="Tokens kept per text.")
+@click.option("--truncate", type=click.Choice(["head", "tail", "both"]))
+@click.option("--max-vocab", "max_size", type=int)
+@click.option("--min-count", type=int)
+@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]))
+@click.option("--embedding-dim", type=int)
+@click.option("--hidden-size", type=int)
+@click.option("--num-layers", type=int)
+@click.option("--bidirectional/--unidirectional", default=None)
+@click.option("--pooling", type=click.Choice(["last", "max", "mean", "maxmean", "attention"]))
+@click.option("--dropout", type=float)
+@click.option("--max-train-samples", type=int, help="Train on a stratified sample of this size.")
+@click.option("--max-test-samples", type=int, help="Evaluate on a stratified sample of this size.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or logs.")
+def train(resume: str | None, overwrite: bool, quiet: bool, output: str | None, **options: Any) -> None:
+    """Train a model and write a run directory (config, history, metrics, model bundle)."""
+    import senti
+
+    _setup_logging(quiet)
+    if resume:
+        run = senti.resume(resume, progress=not quiet, epochs=options.get("epochs"))
+    else:
+        if output is None:
+            raise click.UsageError("--output is required (or --resume RUN_DIR)")
+        run = senti.train(output, overwrite=overwrite, progress=not quiet, **options)
+    if run.metrics:
+        from senti.evaluation.metrics import format_metrics
+
+        click.echo(format_metrics(run.metrics))
+    click.echo(f"\nrun directory: {run.run_dir}", err=True)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--dataset", help="A named dataset.")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]))
+@click.option("--input", "input_file", help="A labelled file instead of a named dataset.")
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+@click.option("--data-dir")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | None, text_column: str,
+             label_column: str, data_dir: str | None, as_json: bool) -> None:
+    """Accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix of a trained model."""
+    import senti
+    from senti.evaluation.metrics import format_metrics
+
+    if bool(dataset) == bool(input_file):
+        raise click.UsageError("give exactly one of --dataset NAME or --input FILE")
+    df = (senti.load_dataset(dataset, split, data_dir) if dataset
+          else senti.read_texts(input_file, text_column, label_column))
+    model = senti.load(run_dir)
+    metrics = model.evaluate(df["text"].tolist(), df["label"].tolist())
+    click.echo(json.dumps(metrics, indent=2) if as_json else format_metrics(metrics))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("texts", nargs=-1)
+@click.option("--input", "-i", "input_file", help="CSV/TSV/JSONL/text file to score, or - for stdin lines.")
+@click.option("--output", "-o", "output_file", help="Write scored rows here (.csv/.tsv/.jsonl).")
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--batch-size", default=256, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
+def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
+            text_column: str, batch_size: int, as_json: bool) -> None:
+    """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
+    import senti
+    from senti.predict_io import score_file
+
+    if texts == ("-",) and not input_file:
+        texts, input_file = (), "-"
+    if bool(texts) == bool(input_file):
+        raise click.UsageError("give texts as arguments, or --input FILE (- for stdin)")
+    model = senti.load(run_dir)
+    if input_file:
+        n = score_file(model, input_file, output_file, text_column, batch_size=batch_size)
+        if output_file:
+            click.echo(f"scored {n:,} rows → {output_file}", err=True)
+        return
+    proba = model.predict_proba(list(texts), batch_size)
+    for text, p in zip(texts, proba, strict=True):
+        label = model.labels[int(p.argmax())]
+        if as_json:
+            click.echo(json.dumps({"text": text, "label": label,
+                                   "probabilities": {lab: round(float(v), 6) for lab, v in zip(model.labels, p,
+                                                                                             strict=True)}},
+                                  ensure_ascii=False))
+        else:
+            probs = "  ".join(f"{lab}={v:.3f}" for lab, v in zip(model.labels, p, strict=True))
+            snippet = text if len(text) <= 70 else text[:67] + "..."
+            click.echo(f"{label:<10} {probs}  {snippet}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""One config object for a run: the CLI flags, a TOML file and ``senti.train(**kwargs)`` all build it.
+
+The resolved config is written into every run directory and model bundle, so a model can always say
+exactly how it was made (spaCy's habit). Sections mirror the data flow: data → clean → vocab → model → train.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DataConfig:
+    """Where the labelled examples come from: a named dataset, or the user's own files."""
+
+    dataset: str | None = None
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    data_dir: str | None = None
+    valid_fraction: float = 0.1
+    max_train_samples: int | None = None
+    max_test_samples: int | None = None
+
+
+@dataclass
+class CleanConfig:
+    """Text-cleaning steps; recorded in the bundle and applied identically at prediction time."""
+
+    html: bool = True
+    urls: bool = True
+    emails: bool = True
+    mentions: bool = False
+    hashtags: bool = False
+    numbers: bool = False
+    punctuation: bool = False
+    lowercase: bool = True
+    repeated_chars: bool = False
+    emoji: str = "keep"  # keep | map | drop
+    stopwords: bool = False
+    stem: str | None = None  # None | "snowball" (needs nltk)
+
+
+@dataclass
+class VocabConfig:
+    max_size: int = 30_000
+    min_count: int = 2
+    max_length: int = 400
+    truncate: str = "both"  # head | tail | both (keep the start and the verdict at the end)
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "adamw"  # adam | adamw | rmsprop | sgd
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    batch_size: int = 64
+    epochs: int = 10
+    patience: int = 2
+    monitor: str = "val_accuracy"  # val_accuracy | val_loss | val_macro_f1
+    clip_grad_norm: float | None = 1.0
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    bf16: bool = False
+    num_threads: int | None = None
+    max_minutes: float | None = None
+    checkpoint_every: int = 200  # steps between resumable checkpoints
+
+
+@dataclass
+class RunConfig:
+    preset: str = "default"
+    data: DataConfig = field(default_factory=DataConfig)
+    clean: CleanConfig = field(default_factory=CleanConfig)
+    vocab: VocabConfig = field(default_factory=VocabConfig)
+    model: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        sections = {"data": DataConfig, "clean": CleanConfig, "vocab": VocabConfig, "train": TrainConfig}
+        unknown = set(d) - {"preset", "model", *sections}
+        if unknown:
+            raise ValueError(f"unknown config section(s) {sorted(unknown)}; expected {sorted(sections)}")
+        kwargs: dict[str, Any] = {"preset": d.get("preset", "default"), "model": dict(d.get("model", {}))}
+        for name, klass in sections.items():
+            kwargs[name] = _build(klass, d.get(name, {}), name)
+        return cls(**kwargs)
+
+
+def _build(klass: type, values: dict[str, Any], section: str) -> Any:
+    names = {f.name for f in fields(klass)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)} in [{section}]; known: {sorted(names)}")
+    return klass(**values)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; ``None`` values in ``override`` are ignored."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def replace(cfg: Any, **changes: Any) -> Any:
+    return dataclasses.replace(cfg, **changes)

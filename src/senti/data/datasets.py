@@ -1,0 +1,158 @@
+"""The named public datasets, read from a data directory laid out like ``shared/data``.
+
+Where the data directory is: ``data_dir`` argument > ``$SENTI_DATA_DIR`` > ``./shared/data`` or
+``../shared/data`` (from the working directory or the source checkout) > senti's download cache
+(``$SENTI_CACHE_DIR``, default ``~/.cache/senti``), which IMDB fills from its official archive on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from senti.data.readers import DataError, normalise
+
+# Datasets without an official test split get this fixed hold-out, independent of the run seed, so that
+# "--split test" names the same rows in every run and in every comparison.
+HOLDOUT_SEED = 20_240_601
+HOLDOUT_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    folder: str
+    files: dict[str, str]
+    description: str
+    label_names: dict[str, str] = field(default_factory=dict)
+    dedupe: bool = False
+    exclude: tuple[tuple[str, str], ...] = ()
+    labelled: bool = True
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    s.name: s
+    for s in [
+        DatasetSpec("imdb", "imdb", {"train": "train.csv.gz", "test": "test.csv.gz"},
+                    "IMDB movie reviews (Maas et al. 2011), 25k/25k, neg/pos",
+                    {"neg": "negative", "pos": "positive"}),
+        DatasetSpec("imdb_unsup", "imdb", {"train": "unsup.csv.gz"},
+                    "IMDB unlabelled reviews, 50k", labelled=False),
+        DatasetSpec("uci_sentences", "uci_sentiment_sentences", {"all": "sentences.csv.gz"},
+                    "UCI labelled sentences (Amazon, IMDB, Yelp), 3k, 0/1",
+                    {"0": "negative", "1": "positive"}, dedupe=True),
+        DatasetSpec("tweets", "tweet_sentiment_extraction", {"train": "train.csv.gz", "test": "test.csv.gz"},
+                    "Kaggle Tweet Sentiment Extraction, 27k/3.5k, 3 classes"),
+        DatasetSpec("airline_tweets", "twitter_us_airline", {"all": "tweets.csv.gz"},
+                    "Twitter US Airline Sentiment, 14.6k, 3 classes", dedupe=True),
+        DatasetSpec("sst2", "sst2", {"train": "train.csv.gz", "test": "dev.csv.gz"},
+                    "SST-2 (GLUE) phrases 67k / dev sentences 872, 0/1",
+                    {"0": "negative", "1": "positive"}),
+        DatasetSpec("sst5", "sst5", {"train": "train.csv.gz", "test": "dev.csv.gz"},
+                    "SST-5 sentences 8.5k / dev 1.1k, 5 classes",
+                    {"0": "very negative", "1": "negative", "2": "neutral", "3": "positive",
+                     "4": "very positive"}),
+    ]
+}
+
+
+def _candidate_dirs() -> list[Path]:
+    here = Path(__file__).resolve()
+    cands = [Path.cwd() / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    cands += [p / "shared" / "data" for p in here.parents[2:5]]
+    return cands
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SENTI_CACHE_DIR") or Path.home() / ".cache" / "senti")
+
+
+def find_data_dir(name: str, data_dir: str | Path | None = None) -> Path | None:
+    """The first data directory that holds dataset ``name``'s files, or ``None``."""
+    spec = get_spec(name)
+    if data_dir is not None:
+        roots = [Path(data_dir)]
+    else:
+        env = os.environ.get("SENTI_DATA_DIR")
+        roots = [Path(env)] if env else []
+        roots += [*_candidate_dirs(), cache_dir()]
+    for root in roots:
+        if all((root / spec.folder / f).is_file() for f in spec.files.values()):
+            return root
+    return None
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}") from None
+
+
+def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = None,
+                 download: bool = True) -> pd.DataFrame:
+    """Load split ``train`` or ``test`` of a named dataset as a ``text``/``label`` DataFrame.
+
+    Labels are mapped to readable names (``neg`` → ``negative``, SST ``0`` → ``negative``) so that models
+    answer in words. Datasets with no official test split get a fixed, stratified 20 % hold-out
+    (duplicates removed first where the source has them, so no text is on both sides).
+    """
+    spec = get_spec(name)
+    if split not in ("train", "test"):
+        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+    if split == "test" and not spec.labelled:
+        raise DataError(f"{name} is unlabelled and has only a train split")
+    root = find_data_dir(name, data_dir)
+    if root is None and name in ("imdb", "imdb_unsup") and download and data_dir is None:
+        from senti.data.download import fetch_imdb
+
+        root = fetch_imdb(cache_dir())
+    if root is None:
+        where = data_dir or os.environ.get("SENTI_DATA_DIR") or "the default places"
+        raise DataError(
+            f"dataset {name!r} not found in {where}. Point senti at a directory laid out like shared/data "
+            f"with --data-dir or SENTI_DATA_DIR (it needs {spec.folder}/{', '.join(spec.files.values())})."
+        )
+    folder = root / spec.folder
+    if "all" in spec.files:
+        df = _read(folder / spec.files["all"], spec)
+        df = _holdout(df, split)
+    else:
+        df = _read(folder / spec.files[split], spec)
+    return df.reset_index(drop=True)
+
+
+def _read(path: Path, spec: DatasetSpec) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    out = normalise(df[["text", "label"]] if spec.labelled else df[["text"]], str(path))
+    if spec.label_names:
+        out["label"] = out["label"].map(lambda v: spec.label_names.get(v, v))
+    if spec.dedupe:
+        out = out.drop_duplicates("text", keep="first")
+    return out
+
+
+def _holdout(df: pd.DataFrame, split: str) -> pd.DataFrame:
+    train, test = train_test_split(df, test_size=HOLDOUT_FRACTION, random_state=HOLDOUT_SEED,
+                                   stratify=df["label"])
+    return (train if split == "train" else test).sort_index()
+
+
+def describe_datasets(data_dir: str | Path | None = None) -> list[dict]:
+    """One row per named dataset: where it was found and its row counts per split."""
+    rows = []
+    for name, spec in DATASETS.items():
+        root = find_data_dir(name, data_dir)
+        row = {"name": name, "description": spec.description, "found": str(root / spec.folder) if root else None}
+        if root:
+            for split in ("train", "test") if spec.labelled else ("train",):
+                df = load_dataset(name, split, data_dir=root, download=False)
+                row[split] = len(df)
+                if spec.labelled:
+                    row.setdefault("labels", sorted(df["label"].unique().tolist()))
+        rows.append(row)
+    return rows

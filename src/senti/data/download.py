@@ -1,0 +1,78 @@
+"""Fetch IMDB from its official archive when no local copy exists: progress bar, sha256 check, safe
+extraction, then conversion to the same ``imdb/{train,test,unsup}.csv.gz`` layout as shared/data."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from senti.data.readers import DataError, read_folder
+
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+
+
+def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``dest`` atomically and check its sha256; an existing good file is reused."""
+    if dest.is_file() and _sha256(dest) == sha256:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r, os.fdopen(fd, "wb") as f:
+            total = int(r.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}") as bar:
+                while chunk := r.read(1 << 20):
+                    f.write(chunk)
+                    bar.update(len(chunk))
+            f.flush()
+            os.fsync(f.fileno())
+        got = _sha256(Path(tmp))
+        if got != sha256:
+            raise DataError(f"{url}: sha256 mismatch (expected {sha256}, got {got}); the download is "
+                            "corrupt or not the expected file, and was discarded")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch_imdb(root: Path, url: str = IMDB_URL, sha256: str = IMDB_SHA256) -> Path:
+    """Make ``root/imdb/{train,test,unsup}.csv.gz`` from the aclImdb archive and return ``root``."""
+    out = root / "imdb"
+    names = {"train": ("train", ("unsup",)), "test": ("test", ()), "unsup": ("train", ("pos", "neg"))}
+    if all((out / f"{n}.csv.gz").is_file() for n in names):
+        return root
+    archive = download(url, root / "downloads" / "aclImdb_v1.tar.gz", sha256)
+    with tempfile.TemporaryDirectory(dir=root) as tmp:
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")  # refuses absolute paths, links out of tree, devices
+        base = Path(tmp) / "aclImdb"
+        if not base.is_dir():
+            raise DataError(f"{archive}: no aclImdb/ folder inside")
+        out.mkdir(parents=True, exist_ok=True)
+        for name, (folder, skip) in names.items():
+            df = read_folder(base / folder, skip=skip)
+            if name == "unsup":
+                df["label"] = "unsup"
+            tmp_csv = out / f".{name}.csv.gz.part"
+            df.to_csv(tmp_csv, index=False, compression={"method": "gzip", "mtime": 0})
+            os.replace(tmp_csv, out / f"{name}.csv.gz")
+    shutil.rmtree(root / "downloads", ignore_errors=True)
+    return root

@@ -1,0 +1,74 @@
+"""Named architectures (versioned, so old configs keep their meaning) and the presets users pick with
+``--model``. A preset is a partial run config: model hyper-parameters plus the training and vocabulary
+settings that go with them."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from torch import nn
+
+from senti.models.cnn import CNNClassifier, CNNConfig
+from senti.models.rnn import RNNClassifier, RNNConfig
+
+ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {
+    "senti.rnn.v1": (RNNClassifier, RNNConfig),
+    "senti.cnn.v1": (CNNClassifier, CNNConfig),
+}
+
+_RNN, _CNN = "senti.rnn.v1", "senti.cnn.v1"
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The default: the best accuracy per minute of CPU training found on IMDB (see bench/results).
+    "default": {
+        "model": {"architecture": _RNN, "cell": "gru", "embedding_dim": 128, "hidden_size": 128,
+                  "bidirectional": True, "pooling": "maxmean", "dropout": 0.3},
+        "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64},
+    },
+    "lstm": {"model": {"architecture": _RNN, "cell": "lstm", "embedding_dim": 128, "hidden_size": 128,
+                       "pooling": "maxmean", "dropout": 0.3}},
+    "gru": {"model": {"architecture": _RNN, "cell": "gru", "embedding_dim": 128, "hidden_size": 128,
+                      "pooling": "maxmean", "dropout": 0.3}},
+    "bigru": {"model": {"architecture": _RNN, "cell": "gru", "embedding_dim": 128, "hidden_size": 128,
+                        "bidirectional": True, "pooling": "maxmean", "dropout": 0.3}},
+    # Classic tutorial configurations, kept faithful so users can reproduce what they know.
+    "lstm-small": {"model": {"architecture": _RNN, "cell": "lstm", "embedding_dim": 32, "hidden_size": 100,
+                             "pooling": "last", "dropout": 0.0}},
+    "stacked-lstm": {"model": {"architecture": _RNN, "cell": "lstm", "embedding_dim": 128, "hidden_size": 32,
+                               "num_layers": 2, "pooling": "last", "dense_size": 128, "dropout": 0.2}},
+    "bilstm": {"model": {"architecture": _RNN, "cell": "lstm", "embedding_dim": 128, "hidden_size": 128,
+                         "num_layers": 2, "bidirectional": True, "pooling": "last", "dropout": 0.3}},
+    "simple-rnn": {"model": {"architecture": _RNN, "cell": "rnn", "embedding_dim": 32, "hidden_size": 32,
+                             "pooling": "last", "dropout": 0.0},
+                   "vocab": {"max_length": 200, "truncate": "tail"}},
+    "conv1d": {"model": {"architecture": _CNN, "embedding_dim": 128, "kernel_sizes": [3, 4, 5],
+                         "num_filters": 128, "dropout": 0.5}},
+}
+
+
+def resolve_preset(name: str) -> dict[str, Any]:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}") from None
+
+
+def build_model(model_cfg: dict[str, Any]) -> nn.Module:
+    """Instantiate a network from a config dict with an ``architecture`` key (no code is ever loaded)."""
+    cfg = dict(model_cfg)
+    arch = cfg.pop("architecture", None)
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; this senti knows {sorted(ARCHITECTURES)}")
+    module_cls, config_cls = ARCHITECTURES[arch]
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = set(cfg) - names
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for {arch}; known: {sorted(names)}")
+    return module_cls(config_cls(**cfg))
+
+
+def full_model_config(model_cfg: dict[str, Any]) -> dict[str, Any]:
+    """The model config with every default filled in, as recorded in a run and a bundle."""
+    net = build_model(model_cfg)
+    return {"architecture": model_cfg["architecture"], **dataclasses.asdict(net.config)}

@@ -1,0 +1,131 @@
+"""``SentimentModel``: the one prediction path (raw text → clean → tokens → ids → tensors → network →
+probabilities), shared by the Python API, the CLI and the server."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from senti.bundle import BundleError, load_bundle, save_bundle
+from senti.config import CleanConfig, VocabConfig
+from senti.evaluation.metrics import classification_metrics
+from senti.models.registry import build_model
+from senti.text import Cleaner, Vocabulary, tokenize
+from senti.training.batching import bucket_batches, collate
+
+_configured_threads = False
+
+
+def configure_cpu(num_threads: int | None = None) -> None:
+    """Use every core and flush denormals: fp32 LSTM throughput has been seen to collapse ~40× from them."""
+    global _configured_threads
+    torch.set_flush_denormal(True)
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    _configured_threads = True
+
+
+class SentimentModel:
+    """A trained classifier with its text pipeline; scikit-learn verbs (``predict``, ``predict_proba``,
+    ``score``, ``classes_``)."""
+
+    def __init__(self, net: torch.nn.Module, vocab: Vocabulary, labels: Sequence[str],
+                 clean: CleanConfig, vocab_config: VocabConfig, model_config: dict[str, Any],
+                 metadata: dict[str, Any] | None = None):
+        self.net = net.eval()
+        self.vocab = vocab
+        self.classes_ = np.asarray(list(labels), dtype=object)
+        self.clean_config = clean
+        self.vocab_config = vocab_config
+        self.model_config = model_config
+        self.metadata = metadata or {}
+        self.cleaner = Cleaner(clean)
+        if not _configured_threads:
+            configure_cpu()
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.classes_)
+
+    # -- text → ids ---------------------------------------------------------------------------------
+    def tokens(self, text: str) -> list[str]:
+        return tokenize(self.cleaner(text))
+
+    def encode(self, texts: Iterable[str]) -> list[list[int]]:
+        vc = self.vocab_config
+        return [self.vocab.encode(self.tokens(t), vc.max_length, vc.truncate) for t in texts]
+
+    # -- prediction ---------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict_proba_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities (N, C), columns ordered like ``classes_``; input order is kept."""
+        out = np.empty((len(ids), len(self.classes_)), dtype=np.float32)
+        if not len(ids):
+            return out
+        device = next(self.net.parameters()).device
+        for batch in bucket_batches([len(s) for s in ids], batch_size):
+            x, lengths = collate([ids[i] for i in batch])
+            logits = self.net(x.to(device), lengths.to(device))
+            out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return out
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        return self.predict_proba_ids(self.encode(_as_texts(texts)), batch_size)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        return self.classes_[self.predict_proba(texts, batch_size).argmax(axis=1)]
+
+    def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
+        return float(np.mean(self.predict(texts) == np.asarray(labels, dtype=object)))
+
+    def evaluate(self, texts: Sequence[str], labels: Sequence[str], batch_size: int = 256) -> dict:
+        unknown = sorted(set(labels) - set(self.classes_))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not among the model's classes {self.labels}")
+        return classification_metrics(list(labels), list(self.predict(texts, batch_size)), self.labels)
+
+    # -- persistence --------------------------------------------------------------------------------
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        manifest = {
+            "labels": self.labels,
+            "clean": dataclasses.asdict(self.clean_config),
+            "vocab": dataclasses.asdict(self.vocab_config),
+            "model": self.model_config,
+            **self.metadata,
+            **(extra or {}),
+        }
+        return save_bundle(path, manifest, self.vocab.itos, self.net.state_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> SentimentModel:
+        manifest, vocab_list, weights = load_bundle(path)
+        try:
+            net = build_model(manifest["model"])
+            clean = CleanConfig(**manifest["clean"])
+            vocab_config = VocabConfig(**manifest["vocab"])
+            labels = manifest["labels"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise BundleError(f"{path}: invalid model manifest: {e}") from e
+        try:
+            net.load_state_dict(weights, strict=True)
+        except RuntimeError as e:
+            raise BundleError(f"{path}: weights do not match the recorded architecture: {e}") from e
+        if net.head.out_features != len(labels):
+            raise BundleError(f"{path}: {len(labels)} labels but the network has {net.head.out_features} outputs")
+        meta = {k: v for k, v in manifest.items()
+                if k not in ("labels", "clean", "vocab", "model", "files", "format", "format_version")}
+        return cls(net, Vocabulary(vocab_list), labels, clean, vocab_config, manifest["model"], meta)
+
+
+def _as_texts(texts: Sequence[str] | str) -> Sequence[str]:
+    if isinstance(texts, str):
+        raise TypeError("expected a list of texts, got a single str; wrap it in a list")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"texts must be str; item {bad[0]} is {type(texts[bad[0]]).__name__}")
+    return texts

@@ -1,0 +1,114 @@
+"""Score files in bounded memory: read chunks, predict, append rows to the output; one output row per input
+row, in input order. The output appears atomically when the whole input is scored."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+from senti.data.readers import DataError, detect_format
+from senti.io import atomic_write
+from senti.pipeline import SentimentModel
+
+
+def iter_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """Chunks of the input with a ``text`` column (and the original columns kept for CSV/JSONL)."""
+    if path == "-":
+        yield from _line_chunks(sys.stdin, chunk_size)
+        return
+    fmt = detect_format(path)
+    try:
+        if fmt in ("csv", "tsv"):
+            reader = pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str, keep_default_na=False,
+                                 chunksize=chunk_size, encoding="utf-8")
+            for chunk in reader:
+                yield _with_text(chunk, text_column, path)
+        elif fmt == "jsonl":
+            for chunk in pd.read_json(path, lines=True, chunksize=chunk_size, dtype=False):
+                yield _with_text(chunk, text_column, path)
+        elif fmt == "txt":
+            with open(path, encoding="utf-8") as f:
+                yield from _line_chunks(f, chunk_size)
+        else:
+            raise DataError(f"{path}: predict reads CSV, TSV, JSONL or text files, not {fmt}")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not valid UTF-8 at byte {e.start}") from e
+
+
+def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[pd.DataFrame]:
+    buf: list[str] = []
+    for line in f:
+        buf.append(line.rstrip("\r\n"))
+        if len(buf) == chunk_size:
+            yield pd.DataFrame({"text": buf})
+            buf = []
+    if buf:
+        yield pd.DataFrame({"text": buf})
+
+
+def _with_text(chunk: pd.DataFrame, text_column: str, path: str) -> pd.DataFrame:
+    if text_column not in chunk.columns:
+        raise DataError(f"{path}: no text column {text_column!r}; columns present: {list(chunk.columns)} "
+                        "(choose one with --text-column)")
+    texts = chunk[text_column].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
+    return chunk.assign(**{text_column: texts}) if text_column == "text" else chunk.assign(text=texts)
+
+
+def score_frame(model: SentimentModel, chunk: pd.DataFrame, batch_size: int = 256) -> pd.DataFrame:
+    proba = model.predict_proba(chunk["text"].tolist(), batch_size)
+    out = chunk.copy()
+    out["pred_label"] = model.classes_[proba.argmax(1)]
+    out["pred_confidence"] = proba.max(1).round(6)
+    for j, lab in enumerate(model.labels):
+        out[f"prob_{lab}"] = proba[:, j].round(6)
+    return out
+
+
+def score_file(model: SentimentModel, src: str, dst: str | None, text_column: str = "text",
+               chunk_size: int = 10_000, batch_size: int = 256) -> int:
+    """Score ``src`` into ``dst`` (CSV/TSV/JSONL by extension; JSONL on stdout when ``dst`` is None)."""
+    if dst is None:
+        return _write_stream(model, src, sys.stdout, "jsonl", text_column, chunk_size, batch_size)
+    out_fmt = detect_format(dst)
+    if out_fmt not in ("csv", "tsv", "jsonl"):
+        raise DataError(f"{dst}: predictions are written as .csv, .tsv or .jsonl")
+    n = 0
+
+    def write(tmp: str) -> None:
+        nonlocal n
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            n = _write_stream(model, src, f, out_fmt, text_column, chunk_size, batch_size)
+
+    atomic_write(dst, write)
+    return n
+
+
+def _write_stream(model: SentimentModel, src: str, f: TextIO, fmt: str, text_column: str, chunk_size: int,
+                  batch_size: int) -> int:
+    n, first = 0, True
+    for chunk in iter_chunks(src, text_column, chunk_size):
+        scored = score_frame(model, chunk, batch_size)
+        if fmt == "jsonl":
+            buf = io.StringIO()
+            for rec in scored.to_dict(orient="records"):
+                buf.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            f.write(buf.getvalue())
+        else:
+            scored.to_csv(f, sep="," if fmt == "csv" else "\t", index=False, header=first,
+                          quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        f.flush()
+        first = False
+        n += len(scored)
+    return n
+
+
+def default_output_name(src: str) -> str:
+    p = Path(src)
+    return str(p.with_name(p.name.split(".")[0] + ".predictions.csv"))

@@ -1,0 +1,110 @@
+"""Configurable text cleaning, the first step of the one data flow shared by training and prediction."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+
+from senti.config import CleanConfig
+
+_HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_MENTION = re.compile(r"(?<!\w)@\w+")
+_HASHTAG = re.compile(r"(?<!\w)#(\w+)")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_PUNCT = re.compile(r"[^\w\s]")
+_REPEAT = re.compile(r"(\w)\1{2,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF]")
+_SPACES = re.compile(r"\s+")
+
+# Negations flip sentiment, so they are kept even when stop words are removed.
+_KEEP = {"no", "nor", "not", "never", "none", "nothing", "nobody", "nowhere", "cannot", "against",
+         "but", "very", "too", "few", "more", "most", "less", "least", "only", "again"}
+
+
+def _emoji_name(match: re.Match[str]) -> str:
+    name = unicodedata.name(match.group(0), "")
+    return f" emoji_{name.lower().replace(' ', '_').replace('-', '_')} " if name else " "
+
+
+class Cleaner:
+    """Apply the cleaning steps of a :class:`~senti.config.CleanConfig` to texts.
+
+    Placeholders (``xxurl``, ``xxemail``, ``xxuser``) keep the fact that something was there, which
+    carries signal in tweets, without bloating the vocabulary with every address.
+    """
+
+    def __init__(self, config: CleanConfig | None = None):
+        self.config = config or CleanConfig()
+        self._steps = self._compile(self.config)
+        self._stopwords: frozenset[str] = frozenset()
+        self._stem: Callable[[str], str] | None = None
+        if self.config.stopwords:
+            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+            self._stopwords = frozenset(ENGLISH_STOP_WORDS - _KEEP)
+        if self.config.stem:
+            self._stem = _make_stemmer(self.config.stem)
+
+    @staticmethod
+    def _compile(c: CleanConfig) -> list[Callable[[str], str]]:
+        if c.emoji not in ("keep", "map", "drop"):
+            raise ValueError(f"clean.emoji must be 'keep', 'map' or 'drop', got {c.emoji!r}")
+        steps: list[Callable[[str], str]] = [lambda s: _CONTROL.sub(" ", s)]
+        if c.html:
+            steps += [lambda s: _HTML_BREAK.sub(" ", s), lambda s: _HTML_TAG.sub(" ", s), html.unescape]
+        if c.urls:
+            steps.append(lambda s: _URL.sub(" xxurl ", s))
+        if c.emails:
+            steps.append(lambda s: _EMAIL.sub(" xxemail ", s))
+        if c.mentions:
+            steps.append(lambda s: _MENTION.sub(" xxuser ", s))
+        if c.hashtags:
+            steps.append(lambda s: _HASHTAG.sub(r" \1 ", s))
+        if c.numbers:
+            steps.append(lambda s: _NUMBER.sub(" ", s))
+        if c.emoji == "map":
+            steps.append(lambda s: _EMOJI.sub(_emoji_name, s))
+        elif c.emoji == "drop":
+            steps.append(lambda s: _EMOJI.sub(" ", s))
+        if c.punctuation:
+            steps.append(lambda s: _PUNCT.sub(" ", s))
+        if c.lowercase:
+            steps.append(str.lower)
+        if c.repeated_chars:
+            steps.append(lambda s: _REPEAT.sub(r"\1\1", s))
+        return steps
+
+    def __call__(self, text: str) -> str:
+        if not isinstance(text, str):
+            raise TypeError(f"expected a str, got {type(text).__name__}")
+        for step in self._steps:
+            text = step(text)
+        if self._stopwords or self._stem:
+            words = [w for w in text.split() if w not in self._stopwords]
+            if self._stem:
+                words = [self._stem(w) for w in words]
+            return " ".join(words)
+        return _SPACES.sub(" ", text).strip()
+
+    def clean_many(self, texts: Iterable[str]) -> list[str]:
+        return [self(t) for t in texts]
+
+    def to_dict(self) -> dict:
+        return asdict(self.config)
+
+
+def _make_stemmer(kind: str) -> Callable[[str], str]:
+    if kind != "snowball":
+        raise ValueError(f"clean.stem must be 'snowball' or empty, got {kind!r}")
+    try:
+        from nltk.stem.snowball import SnowballStemmer
+    except ImportError as e:
+        raise ImportError("stemming needs NLTK: pip install nltk (no data download is needed)") from e
+    return SnowballStemmer("english").stem

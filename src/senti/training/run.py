@@ -1,0 +1,292 @@
+"""``train()``: from a config to a finished run directory.
+
+    RUN_DIR/
+      config.json        the resolved config (every hyper-parameter)
+      env.json           library versions, machine, seed, command
+      vocab.json         the vocabulary built from the training split
+      history.json/.csv  per-epoch train/validation loss and accuracy
+      metrics.json       test metrics (when there is a test set)
+      checkpoints/       last.ckpt: resumable state (model, optimizer, RNG, epoch, step)
+      model/             the bundle that senti.load() reads
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import train_test_split
+
+from senti.config import RunConfig, merge
+from senti.data.datasets import get_spec, load_dataset
+from senti.data.readers import DataError, read_texts
+from senti.io import read_json, write_json
+from senti.models.registry import build_model, full_model_config, resolve_preset
+from senti.pipeline import SentimentModel, configure_cpu
+from senti.text import Cleaner, Vocabulary, tokenize
+from senti.training.trainer import Trainer, TrainState, checkpoint_path, describe_state
+
+log = logging.getLogger("senti")
+
+# Cleaning and length defaults that suit each kind of text; user settings override them.
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "tweets": {"clean": {"mentions": True, "hashtags": True, "repeated_chars": True, "emoji": "map"},
+               "vocab": {"max_length": 64, "min_count": 1}},
+    "airline_tweets": {"clean": {"mentions": True, "hashtags": True, "repeated_chars": True, "emoji": "map"},
+                       "vocab": {"max_length": 64, "min_count": 1}},
+    "uci_sentences": {"vocab": {"max_length": 64, "min_count": 1}},
+    "sst2": {"vocab": {"max_length": 64, "min_count": 1}},
+    "sst5": {"vocab": {"max_length": 64, "min_count": 1}},
+}
+
+
+@dataclass
+class Run:
+    """What ``train()`` returns: the model, its history and test metrics, and where it was written."""
+
+    model: SentimentModel
+    history: list[dict[str, float]]
+    metrics: dict[str, Any] | None
+    run_dir: Path | None
+    config: RunConfig
+
+
+def resolve_config(overrides: dict[str, Any]) -> RunConfig:
+    """Preset < dataset defaults < user settings, with every model default filled in."""
+    preset = overrides.get("preset") or "default"
+    base = {k: v for k, v in resolve_preset(preset).items()}
+    dataset = (overrides.get("data") or {}).get("dataset")
+    if dataset in DATASET_DEFAULTS:
+        base = merge(base, DATASET_DEFAULTS[dataset])
+    merged = merge(base, {**overrides, "preset": preset})
+    cfg = RunConfig.from_dict(merged)
+    cfg.model = {k: v for k, v in cfg.model.items() if k not in ("vocab_size", "num_classes")}
+    return cfg
+
+
+def environment(seed: int) -> dict[str, Any]:
+    import sklearn
+
+    from senti import __version__
+
+    return {
+        "senti": __version__, "python": platform.python_version(), "torch": torch.__version__,
+        "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
+        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+        "cpu_count": __import__("os").cpu_count(), "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.is_available(), "seed": seed, "argv": sys.argv,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def load_splits(cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Train, validation and (optional) test frames. Validation is carved out of train, never out of test."""
+    d = cfg.data
+    if d.dataset and d.train:
+        raise DataError("give either a named dataset (--dataset) or your own files (--train), not both")
+    if d.dataset:
+        if not get_spec(d.dataset).labelled:
+            raise DataError(f"{d.dataset} is unlabelled and cannot train a classifier")
+        train = load_dataset(d.dataset, "train", d.data_dir)
+        test = load_dataset(d.dataset, "test", d.data_dir)
+    elif d.train:
+        train = read_texts(d.train, d.text_column, d.label_column)
+        test = read_texts(d.test, d.text_column, d.label_column) if d.test else None
+    else:
+        raise DataError("nothing to train on: give --dataset NAME or --train FILE")
+    if d.max_train_samples and len(train) > d.max_train_samples:
+        train = _stratified_sample(train, d.max_train_samples, cfg.train.seed)
+    if test is not None and d.max_test_samples and len(test) > d.max_test_samples:
+        test = _stratified_sample(test, d.max_test_samples, cfg.train.seed)
+    if d.valid:
+        valid = read_texts(d.valid, d.text_column, d.label_column)
+    else:
+        counts = train["label"].value_counts()
+        stratify = train["label"] if counts.min() >= 2 else None
+        n_valid = max(1, round(len(train) * d.valid_fraction))
+        if len(train) - n_valid < 1:
+            raise DataError(f"only {len(train)} training example(s): too few to carve out a validation split")
+        train, valid = train_test_split(train, test_size=n_valid, random_state=cfg.train.seed, stratify=stratify)
+    return train.reset_index(drop=True), valid.reset_index(drop=True), test
+
+
+def _stratified_sample(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    counts = df["label"].value_counts()
+    stratify = df["label"] if counts.min() >= 2 and n >= len(counts) else None
+    part, _ = train_test_split(df, train_size=n, random_state=seed, stratify=stratify)
+    return part.sort_index()
+
+
+def sort_labels(labels: list[str]) -> list[str]:
+    # Integers in numeric order ("2" before "10"), everything else alphabetically.
+    return sorted(labels, key=lambda s: (0, int(s), "") if s.lstrip("-").isdigit() else (1, 0, s))
+
+
+def train(output: str | Path | None = None, *, overwrite: bool = False, progress: bool = True,
+          **overrides: Any) -> Run:
+    """Train a model; ``overrides`` are config sections (``data={...}, model={...}, train={...}``) or
+    flat options (``dataset="imdb", preset="bilstm", epochs=3``), the same as the CLI flags."""
+    cfg = resolve_config(nest(overrides))
+    run_dir = Path(output) if output is not None else None
+    if run_dir is not None:
+        _prepare_run_dir(run_dir, overwrite)
+    return _train(cfg, run_dir, resume=False, progress=progress)
+
+
+def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None) -> Run:
+    """Continue an interrupted run from its last checkpoint, with the config it was started with."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise DataError(f"{run_dir}: not a senti run directory (no config.json)")
+    if not checkpoint_path(run_dir).is_file():
+        raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.ckpt)")
+    cfg = RunConfig.from_dict(read_json(run_dir / "config.json"))
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    return _train(cfg, run_dir, resume=True, progress=progress)
+
+
+def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
+    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        hint = " or --resume to continue it" if checkpoint_path(run_dir).is_file() else ""
+        raise FileExistsError(f"{run_dir} already holds a run; choose another --output, pass --overwrite{hint}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    probe = run_dir / ".write-test"
+    try:
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
+    except OSError as e:
+        raise OSError(f"cannot write to {run_dir}: {e.strerror}") from e
+
+
+def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool) -> Run:
+    t0 = time.perf_counter()
+    configure_cpu(cfg.train.num_threads)
+    torch.manual_seed(cfg.train.seed)
+    train_df, valid_df, test_df = load_splits(cfg)
+    labels = sort_labels(train_df["label"].unique().tolist())
+    if cfg.data.dataset and get_spec(cfg.data.dataset).label_names:
+        # Ordinal scales keep their order (very negative … very positive), not the alphabet's.
+        labels = [v for v in get_spec(cfg.data.dataset).label_names.values() if v in labels]
+    if len(labels) < 2:
+        raise DataError(f"the training data has a single class ({labels[0]!r}); a classifier needs at least two")
+    for name, df in (("validation", valid_df), ("test", test_df)):
+        if df is not None:
+            unknown = sorted(set(df["label"]) - set(labels))
+            if unknown:
+                raise DataError(f"the {name} data has label(s) {unknown} that the training data lacks "
+                                f"(training labels: {labels})")
+
+    cleaner = Cleaner(cfg.clean)
+    train_tokens = [tokenize(cleaner(t)) for t in train_df["text"]]
+    if resume and run_dir is not None:
+        vocab = Vocabulary(read_json(run_dir / "vocab.json"))
+    else:
+        vocab = Vocabulary.build(train_tokens, cfg.vocab.max_size, cfg.vocab.min_count)
+    v = cfg.vocab
+    train_ids = [vocab.encode(t, v.max_length, v.truncate) for t in train_tokens]
+    del train_tokens
+    valid_ids = [vocab.encode(tokenize(cleaner(t)), v.max_length, v.truncate) for t in valid_df["text"]]
+    index = {lab: i for i, lab in enumerate(labels)}
+    train_y = train_df["label"].map(index).to_numpy()
+    valid_y = valid_df["label"].map(index).to_numpy()
+    log.info("data: %d train / %d validation / %s test examples, %d classes %s, vocabulary %d, %.1fs to prepare",
+             len(train_ids), len(valid_ids), len(test_df) if test_df is not None else "no", len(labels), labels,
+             len(vocab), time.perf_counter() - t0)
+
+    cfg.model = full_model_config({**cfg.model, "vocab_size": len(vocab), "num_classes": len(labels)})
+    torch.manual_seed(cfg.train.seed)
+    net = build_model(cfg.model)
+    if run_dir is not None and not resume:
+        write_json(run_dir / "config.json", cfg.to_dict())
+        write_json(run_dir / "env.json", environment(cfg.train.seed))
+        write_json(run_dir / "vocab.json", vocab.itos)
+    trainer = Trainer(net, cfg.train, checkpoint_dir=run_dir / "checkpoints" if run_dir else None,
+                      progress=progress,
+                      on_epoch_end=(lambda s: _write_history(run_dir, s)) if run_dir else None)
+    if resume and run_dir is not None:
+        trainer.load_checkpoint(checkpoint_path(run_dir))
+        log.info("resuming %s at epoch %d, step %d", run_dir, trainer.state.epoch + 1, trainer.state.step)
+    state = trainer.fit(train_ids, train_y, valid_ids, valid_y)
+    net.cpu().eval()
+
+    model = SentimentModel(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
+                           {"training": {**describe_state(state), "preset": cfg.preset,
+                                         "dataset": cfg.data.dataset or cfg.data.train}})
+    metrics = None
+    if test_df is not None:
+        t_eval = time.perf_counter()
+        metrics = model.evaluate(test_df["text"].tolist(), test_df["label"].tolist())
+        metrics["eval_seconds"] = time.perf_counter() - t_eval
+        metrics["train_seconds"] = state.elapsed
+        metrics["total_seconds"] = time.perf_counter() - t0
+        log.info("test: accuracy %.4f, macro-F1 %.4f on %d examples", metrics["accuracy"], metrics["macro_f1"],
+                 metrics["n"])
+    if run_dir is not None:
+        _write_history(run_dir, state)
+        model.metadata["metrics"] = {k: metrics[k] for k in ("accuracy", "macro_f1", "n")} if metrics else None
+        model.save(run_dir / "model")
+        if metrics is not None:
+            write_json(run_dir / "metrics.json", metrics)
+    return Run(model, state.history, metrics, run_dir, cfg)
+
+
+def _write_history(run_dir: Path, state: TrainState) -> None:
+    write_json(run_dir / "history.json", {"epochs": state.history, **describe_state(state)})
+    if state.history:
+        from senti.io import atomic_write
+
+        df = pd.DataFrame(state.history)
+        atomic_write(run_dir / "history.csv", lambda tmp: df.to_csv(tmp, index=False))
+
+
+_SECTION_OF = {
+    **{k: "data" for k in ("dataset", "train_file", "valid", "test", "text_column", "label_column", "data_dir",
+                           "valid_fraction", "max_train_samples", "max_test_samples")},
+    **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
+    **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",
+                            "clip_grad_norm", "seed", "device", "bf16", "num_threads", "max_minutes",
+                            "checkpoint_every")},
+    **{k: "model" for k in ("cell", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling",
+                            "dense_size", "dropout", "embedding_dropout", "kernel_sizes", "num_filters",
+                            "architecture")},
+}
+
+
+def nest(options: dict[str, Any]) -> dict[str, Any]:
+    """Turn flat options (``epochs=3``) into config sections (``{"train": {"epochs": 3}}``); section dicts
+    and ``preset`` pass through. ``train_file`` is the flat name of ``data.train``; ``model`` names a preset."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key == "model" and isinstance(value, str):
+            out["preset"] = value
+        elif key == "train" and isinstance(value, (str, Path)):
+            out.setdefault("data", {})["train"] = str(value)
+        elif key in ("data", "clean", "vocab", "model", "train") and isinstance(value, dict):
+            out[key] = merge(out.get(key, {}), value)
+        elif key in ("preset", "config"):
+            out[key] = value
+        elif key in _SECTION_OF:
+            section = _SECTION_OF[key]
+            out.setdefault(section, {})["train" if key == "train_file" else key] = (
+                str(value) if isinstance(value, Path) else value)
+        elif key in {"html", "urls", "emails", "mentions", "hashtags", "numbers", "punctuation", "lowercase",
+                     "repeated_chars", "emoji", "stopwords", "stem"}:
+            out.setdefault("clean", {})[key] = value
+        else:
+            raise TypeError(f"unknown training option {key!r}")
+    if "config" in out:
+        from senti.config import load_toml
+
+        out = merge(load_toml(out.pop("config")), out)
+    return out

@@ -1,0 +1,242 @@
+"""The training loop: plain PyTorch, Keras habits (a progress bar per epoch, early stopping that restores
+the best weights, a history), and checkpoints from which an interrupted run resumes *exactly*.
+
+Exact resume works because everything random is a function of saved state: the batch order of an epoch
+depends only on ``(seed, epoch)``, and the torch RNG (dropout) is saved with the model and optimizer, so a
+run stopped at step k of epoch e and resumed gives the same weights as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from senti.config import TrainConfig
+from senti.io import atomic_write
+from senti.training.batching import bucket_batches, collate
+
+log = logging.getLogger("senti")
+
+CHECKPOINT = "last.ckpt"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN); the message says what to change."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Training was stopped by the user; a resumable checkpoint was saved."""
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0  # completed epochs
+    step: int = 0  # completed steps within the current epoch
+    history: list[dict[str, float]] = field(default_factory=list)
+    best: float | None = None
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    elapsed: float = 0.0
+    running: dict[str, float] = field(default_factory=lambda: {"loss": 0.0, "correct": 0.0, "seen": 0.0})
+    stopped_early: bool = False
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    name = cfg.optimizer.lower()
+    if name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    raise ValueError(f"train.optimizer must be adam, adamw, rmsprop or sgd, got {cfg.optimizer!r}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device is 'cuda' but no CUDA device is available")
+    return torch.device(name)
+
+
+class Trainer:
+    """Fit a network on encoded examples, evaluating on a validation set after each epoch."""
+
+    def __init__(self, net: nn.Module, config: TrainConfig, checkpoint_dir: Path | None = None,
+                 progress: bool = True, on_epoch_end: Callable[[TrainState], None] | None = None):
+        self.net = net
+        self.config = config
+        self.checkpoint_dir = checkpoint_dir
+        self.progress = progress
+        self.on_epoch_end = on_epoch_end
+        self.device = resolve_device(config.device)
+        self.net.to(self.device)
+        self.optimizer = make_optimizer(self.net.parameters(), config)
+        self.state = TrainState()
+        self.best_weights: dict[str, torch.Tensor] | None = None
+
+    # -- checkpoints ----------------------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        s = self.state
+        payload = {
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "best_weights": self.best_weights or {},
+            "torch_rng": torch.get_rng_state(),
+            "state": {"epoch": s.epoch, "step": s.step, "history": s.history, "best": s.best,
+                      "best_epoch": s.best_epoch, "bad_epochs": s.bad_epochs, "elapsed": s.elapsed,
+                      "running": s.running, "stopped_early": s.stopped_early},
+        }
+        atomic_write(self.checkpoint_dir / CHECKPOINT, lambda tmp: torch.save(payload, tmp))
+
+    def load_checkpoint(self, path: Path) -> None:
+        # weights_only=True: tensors and plain containers only, never arbitrary pickled objects.
+        payload = torch.load(path, map_location=self.device, weights_only=True)
+        self.net.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.best_weights = payload["best_weights"] or None
+        torch.set_rng_state(payload["torch_rng"].cpu())
+        self.state = TrainState(**payload["state"])
+
+    # -- loop -------------------------------------------------------------------------------------------
+    def fit(self, train_ids: Sequence[Sequence[int]], train_y: np.ndarray,
+            valid_ids: Sequence[Sequence[int]], valid_y: np.ndarray) -> TrainState:
+        cfg, s = self.config, self.state
+        lengths = [len(x) for x in train_ids]
+        y_all = torch.tensor(np.asarray(train_y), dtype=torch.long)
+        started = time.perf_counter() - s.elapsed
+        while s.epoch < cfg.epochs and not s.stopped_early:
+            batches = bucket_batches(lengths, cfg.batch_size, seed=cfg.seed * 1_000_003 + s.epoch)
+            self.net.train()
+            bar = tqdm(total=len(batches), initial=s.step, desc=f"epoch {s.epoch + 1}/{cfg.epochs}",
+                       disable=not self.progress, leave=True, dynamic_ncols=True, unit="batch")
+            epoch_start = time.perf_counter()
+            seen_at_start = s.running["seen"]
+            try:
+                for b in batches[s.step:]:
+                    self._step(train_ids, y_all, b)
+                    s.step += 1
+                    r = s.running
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{r['loss'] / r['seen']:.4f}", acc=f"{r['correct'] / r['seen']:.4f}",
+                                    refresh=False)
+                    if cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
+                        s.elapsed = time.perf_counter() - started
+                        self.save_checkpoint()
+            except KeyboardInterrupt:
+                bar.close()
+                s.elapsed = time.perf_counter() - started
+                self.save_checkpoint()
+                raise TrainingInterrupted(f"interrupted at epoch {s.epoch + 1}, step {s.step}") from None
+            bar.close()
+            train_secs = time.perf_counter() - epoch_start
+            r = s.running
+            val_loss, val_acc, val_f1 = self.validate(valid_ids, valid_y)
+            row = {"epoch": s.epoch + 1, "loss": r["loss"] / r["seen"], "accuracy": r["correct"] / r["seen"],
+                   "val_loss": val_loss, "val_accuracy": val_acc, "val_macro_f1": val_f1,
+                   "samples_per_s": (r["seen"] - seen_at_start) / max(train_secs, 1e-9),
+                   "elapsed_s": time.perf_counter() - started}
+            s.history.append(row)
+            self._early_stopping(row)
+            log.info("epoch %d: loss %.4f acc %.4f | val_loss %.4f val_acc %.4f val_f1 %.4f | %.0f samples/s",
+                     row["epoch"], row["loss"], row["accuracy"], val_loss, val_acc, val_f1, row["samples_per_s"])
+            s.epoch += 1
+            s.step = 0
+            s.running = {"loss": 0.0, "correct": 0.0, "seen": 0.0}
+            s.elapsed = time.perf_counter() - started
+            if cfg.max_minutes is not None and s.elapsed > cfg.max_minutes * 60 and s.epoch < cfg.epochs:
+                log.info("stopping: the time budget of %.1f minutes is spent", cfg.max_minutes)
+                s.stopped_early = True
+            self.save_checkpoint()
+            if self.on_epoch_end:
+                self.on_epoch_end(s)
+        if self.best_weights is not None:
+            self.net.load_state_dict(self.best_weights)  # restore_best_weights=True
+        return s
+
+    def _step(self, ids: Sequence[Sequence[int]], y_all: torch.Tensor, batch: np.ndarray) -> None:
+        cfg, r = self.config, self.state.running
+        x, lengths = collate([ids[i] for i in batch])
+        y = y_all[batch]
+        x, lengths, y = x.to(self.device), lengths.to(self.device), y.to(self.device)
+        with self._autocast():
+            logits = self.net(x, lengths)
+        loss = nn.functional.cross_entropy(logits.float(), y)
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"the loss became {loss.item()} at epoch {self.state.epoch + 1}, step {self.state.step + 1}; "
+                "lower the learning rate (--lr), keep gradient clipping on, or turn off bf16")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_grad_norm:
+            nn.utils.clip_grad_norm_(self.net.parameters(), cfg.clip_grad_norm)
+        self.optimizer.step()
+        n = len(batch)
+        r["loss"] += loss.item() * n
+        r["correct"] += (logits.argmax(1) == y).sum().item()
+        r["seen"] += n
+
+    def _autocast(self):
+        if self.config.bf16:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+    @torch.inference_mode()
+    def validate(self, ids: Sequence[Sequence[int]], y: np.ndarray) -> tuple[float, float, float]:
+        from sklearn.metrics import f1_score
+
+        self.net.eval()
+        loss_sum, preds = 0.0, np.empty(len(ids), dtype=np.int64)
+        y_t = torch.tensor(np.asarray(y), dtype=torch.long)
+        for b in bucket_batches([len(x) for x in ids], 256):
+            x, lengths = collate([ids[i] for i in b])
+            with self._autocast():
+                logits = self.net(x.to(self.device), lengths.to(self.device)).float().cpu()
+            loss_sum += nn.functional.cross_entropy(logits, y_t[b], reduction="sum").item()
+            preds[b] = logits.argmax(1).numpy()
+        self.net.train()
+        return (loss_sum / len(ids), float((preds == y).mean()),
+                float(f1_score(y, preds, average="macro")))
+
+    def _early_stopping(self, row: dict[str, float]) -> None:
+        cfg, s = self.config, self.state
+        if cfg.monitor not in row:
+            raise ValueError(f"train.monitor must be val_accuracy, val_loss or val_macro_f1, got {cfg.monitor!r}")
+        value = row[cfg.monitor]
+        sign = -1.0 if cfg.monitor == "val_loss" else 1.0
+        if s.best is None or sign * value > sign * s.best + 1e-6:
+            s.best, s.best_epoch, s.bad_epochs = value, int(row["epoch"]), 0
+            self.best_weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        else:
+            s.bad_epochs += 1
+            if cfg.patience and s.bad_epochs >= cfg.patience:
+                log.info("early stopping: %s has not improved for %d epoch(s); best was epoch %d (%.4f)",
+                         cfg.monitor, s.bad_epochs, s.best_epoch, s.best)
+                s.stopped_early = True
+        if math.isnan(value):
+            raise TrainingError(f"{cfg.monitor} is NaN at epoch {row['epoch']}; lower the learning rate")
+
+
+def checkpoint_path(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / CHECKPOINT
+
+
+def describe_state(state: TrainState) -> dict[str, Any]:
+    return {"epochs_run": state.epoch, "best_epoch": state.best_epoch, "best_value": state.best,
+            "stopped_early": state.stopped_early, "train_seconds": state.elapsed}
