@@ -17,6 +17,7 @@ from senti.bundle import BundleError
 from senti.config import CleanConfig, DataConfig, RunConfig, TrainConfig, VocabConfig
 from senti.data.datasets import DATASETS, load_dataset
 from senti.data.readers import DataError, read_texts
+from senti.estimator import SentimentClassifier
 from senti.models.registry import PRESETS
 from senti.pipeline import SentimentModel
 from senti.training.run import Run, resume, train
@@ -37,6 +38,7 @@ __all__ = [
     "DataError",
     "Run",
     "RunConfig",
+    "SentimentClassifier",
     "SentimentModel",
     "TrainConfig",
     "TrainingError",

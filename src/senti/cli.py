@@ -40,6 +40,9 @@ class _Errors(click.Group):
         except TrainingInterrupted as e:
             click.echo(f"\n{e}; a checkpoint was saved. Continue with: senti train --resume RUN_DIR", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except (DataError, BundleError, TrainingError, FileExistsError, ValueError, TypeError, OSError) as e:
             _fail(str(e))
 
@@ -96,6 +99,7 @@ def datasets(data_dir: str | None, as_json: bool) -> None:
 @click.option("--bf16/--no-bf16", default=None, help="bfloat16 autocast (faster on CPUs with AVX512-BF16/AMX).")
 @click.option("--threads", "num_threads", type=int, help="Torch CPU threads.")
 @click.option("--max-minutes", type=float, help="Stop after the epoch that exceeds this time budget.")
+@click.option("--checkpoint-every", type=int, help="Steps between resumable checkpoints [200].")
 @click.option("--max-length", type=int, help="Tokens kept per text.")
 @click.option("--truncate", type=click.Choice(["head", "tail", "both"]))
 @click.option("--max-vocab", "max_size", type=int)

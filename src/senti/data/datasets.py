@@ -78,8 +78,8 @@ def find_data_dir(name: str, data_dir: str | Path | None = None) -> Path | None:
         roots = [Path(data_dir)]
     else:
         env = os.environ.get("SENTI_DATA_DIR")
-        roots = [Path(env)] if env else []
-        roots += [*_candidate_dirs(), cache_dir()]
+        # An explicit setting is the only place looked at (besides the download cache): no silent fallback.
+        roots = [Path(env), cache_dir()] if env else [*_candidate_dirs(), cache_dir()]
     for root in roots:
         if all((root / spec.folder / f).is_file() for f in spec.files.values()):
             return root

@@ -53,8 +53,13 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch_imdb(root: Path, url: str = IMDB_URL, sha256: str = IMDB_SHA256) -> Path:
-    """Make ``root/imdb/{train,test,unsup}.csv.gz`` from the aclImdb archive and return ``root``."""
+def fetch_imdb(root: Path, url: str | None = None, sha256: str | None = None) -> Path:
+    """Make ``root/imdb/{train,test,unsup}.csv.gz`` from the aclImdb archive and return ``root``.
+
+    ``$SENTI_IMDB_URL`` names a mirror; the archive must still match the official sha256.
+    """
+    url = url or os.environ.get("SENTI_IMDB_URL") or IMDB_URL
+    sha256 = sha256 or IMDB_SHA256
     out = root / "imdb"
     names = {"train": ("train", ("unsup",)), "test": ("test", ()), "unsup": ("train", ("pos", "neg"))}
     if all((out / f"{n}.csv.gz").is_file() for n in names):

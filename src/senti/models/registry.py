@@ -23,7 +23,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The default: the best accuracy per minute of CPU training found on IMDB (see bench/results).
     "default": {
         "model": {"architecture": _RNN, "cell": "gru", "embedding_dim": 128, "hidden_size": 128,
-                  "bidirectional": True, "pooling": "maxmean", "dropout": 0.3},
+                  "bidirectional": True, "pooling": "maxmean", "dropout": 0.3, "embedding_dropout": 0.3},
         "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64},
     },
     "lstm": {"model": {"architecture": _RNN, "cell": "lstm", "embedding_dim": 128, "hidden_size": 128,

@@ -27,7 +27,7 @@ from sklearn.model_selection import train_test_split
 
 from senti.config import RunConfig, merge
 from senti.data.datasets import get_spec, load_dataset
-from senti.data.readers import DataError, read_texts
+from senti.data.readers import DataError, normalise, read_texts
 from senti.io import read_json, write_json
 from senti.models.registry import build_model, full_model_config, resolve_preset
 from senti.pipeline import SentimentModel, configure_cpu
@@ -87,9 +87,11 @@ def environment(seed: int) -> dict[str, Any]:
     }
 
 
-def load_splits(cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Train, validation and (optional) test frames. Validation is carved out of train, never out of test."""
     d = cfg.data
+    frames = {k: normalise(v, f"{k} DataFrame") for k, v in (frames or {}).items()}
     if d.dataset and d.train:
         raise DataError("give either a named dataset (--dataset) or your own files (--train), not both")
     if d.dataset:
@@ -97,6 +99,8 @@ def load_splits(cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
             raise DataError(f"{d.dataset} is unlabelled and cannot train a classifier")
         train = load_dataset(d.dataset, "train", d.data_dir)
         test = load_dataset(d.dataset, "test", d.data_dir)
+    elif "train" in frames:
+        train, test = frames["train"], frames.get("test")
     elif d.train:
         train = read_texts(d.train, d.text_column, d.label_column)
         test = read_texts(d.test, d.text_column, d.label_column) if d.test else None
@@ -106,7 +110,9 @@ def load_splits(cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
         train = _stratified_sample(train, d.max_train_samples, cfg.train.seed)
     if test is not None and d.max_test_samples and len(test) > d.max_test_samples:
         test = _stratified_sample(test, d.max_test_samples, cfg.train.seed)
-    if d.valid:
+    if "valid" in frames:
+        valid = frames["valid"]
+    elif d.valid:
         valid = read_texts(d.valid, d.text_column, d.label_column)
     else:
         counts = train["label"].value_counts()
@@ -134,11 +140,14 @@ def train(output: str | Path | None = None, *, overwrite: bool = False, progress
           **overrides: Any) -> Run:
     """Train a model; ``overrides`` are config sections (``data={...}, model={...}, train={...}``) or
     flat options (``dataset="imdb", preset="bilstm", epochs=3``), the same as the CLI flags."""
+    frames = {k: overrides.pop(k) for k in ("train", "valid", "test") if isinstance(overrides.get(k), pd.DataFrame)}
     cfg = resolve_config(nest(overrides))
+    if frames:
+        cfg.data.train = cfg.data.train or "<in-memory DataFrame>"
     run_dir = Path(output) if output is not None else None
     if run_dir is not None:
         _prepare_run_dir(run_dir, overwrite)
-    return _train(cfg, run_dir, resume=False, progress=progress)
+    return _train(cfg, run_dir, resume=False, progress=progress, frames=frames)
 
 
 def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None) -> Run:
@@ -167,11 +176,12 @@ def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
         raise OSError(f"cannot write to {run_dir}: {e.strerror}") from e
 
 
-def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool) -> Run:
+def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
+           frames: dict[str, pd.DataFrame] | None = None) -> Run:
     t0 = time.perf_counter()
     configure_cpu(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)
-    train_df, valid_df, test_df = load_splits(cfg)
+    train_df, valid_df, test_df = load_splits(cfg, frames)
     labels = sort_labels(train_df["label"].unique().tolist())
     if cfg.data.dataset and get_spec(cfg.data.dataset).label_names:
         # Ordinal scales keep their order (very negative … very positive), not the alphabet's.

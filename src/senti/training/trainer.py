@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,10 +119,18 @@ class Trainer:
     # -- loop -------------------------------------------------------------------------------------------
     def fit(self, train_ids: Sequence[Sequence[int]], train_y: np.ndarray,
             valid_ids: Sequence[Sequence[int]], valid_y: np.ndarray) -> TrainState:
+        s = self.state
+        started = time.perf_counter() - s.elapsed
+        with _sigint_requests_stop() as stop:
+            self._loop(train_ids, train_y, valid_ids, valid_y, started, stop)
+        if self.best_weights is not None:
+            self.net.load_state_dict(self.best_weights)  # restore_best_weights=True
+        return s
+
+    def _loop(self, train_ids, train_y, valid_ids, valid_y, started: float, stop: threading.Event) -> None:
         cfg, s = self.config, self.state
         lengths = [len(x) for x in train_ids]
         y_all = torch.tensor(np.asarray(train_y), dtype=torch.long)
-        started = time.perf_counter() - s.elapsed
         while s.epoch < cfg.epochs and not s.stopped_early:
             batches = bucket_batches(lengths, cfg.batch_size, seed=cfg.seed * 1_000_003 + s.epoch)
             self.net.train()
@@ -130,6 +140,8 @@ class Trainer:
             seen_at_start = s.running["seen"]
             try:
                 for b in batches[s.step:]:
+                    if stop.is_set():
+                        raise KeyboardInterrupt
                     self._step(train_ids, y_all, b)
                     s.step += 1
                     r = s.running
@@ -166,9 +178,8 @@ class Trainer:
             self.save_checkpoint()
             if self.on_epoch_end:
                 self.on_epoch_end(s)
-        if self.best_weights is not None:
-            self.net.load_state_dict(self.best_weights)  # restore_best_weights=True
-        return s
+            if stop.is_set() and s.epoch < cfg.epochs and not s.stopped_early:
+                raise TrainingInterrupted(f"interrupted after epoch {s.epoch}")
 
     def _step(self, ids: Sequence[Sequence[int]], y_all: torch.Tensor, batch: np.ndarray) -> None:
         cfg, r = self.config, self.state.running
@@ -231,6 +242,28 @@ class Trainer:
                 s.stopped_early = True
         if math.isnan(value):
             raise TrainingError(f"{cfg.monitor} is NaN at epoch {row['epoch']}; lower the learning rate")
+
+
+@contextmanager
+def _sigint_requests_stop():
+    """Turn the first Ctrl-C into a request to stop at the next step boundary, so the checkpoint written
+    is a consistent snapshot; a second Ctrl-C interrupts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        log.warning("stopping after this step (Ctrl-C again to abort without a checkpoint)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def checkpoint_path(run_dir: Path) -> Path:

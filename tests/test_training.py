@@ -1,0 +1,141 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import senti
+from senti.data.readers import DataError
+from senti.models.registry import PRESETS
+from senti.training import trainer as trainer_mod
+
+from .conftest import DATA_DIR, needs_data, synthetic_reviews
+
+SMALL = {"max_train_samples": 300, "max_test_samples": 200, "max_length": 100, "progress": False}
+
+
+@needs_data
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_trains_and_predicts_on_real_reviews(preset, tmp_path):
+    run = senti.train(tmp_path / preset, dataset="imdb", data_dir=str(DATA_DIR), model=preset, epochs=1, **SMALL)
+    assert run.metrics["n"] == 200 and 0.0 <= run.metrics["accuracy"] <= 1.0
+    model = senti.load(tmp_path / preset)
+    proba = model.predict_proba(["An instant classic.", ""])
+    assert proba.shape == (2, 2) and np.allclose(proba.sum(1), 1)
+    for name in ("config.json", "env.json", "history.json", "history.csv", "metrics.json", "vocab.json"):
+        assert (tmp_path / preset / name).is_file(), name
+    cfg = json.loads((tmp_path / preset / "config.json").read_text())
+    assert cfg["preset"] == preset and cfg["train"]["seed"] == 0 and "embedding_dim" in cfg["model"]
+
+
+@needs_data
+def test_three_class_tweets_and_ordinal_sst5(tmp_path):
+    run = senti.train(tmp_path / "tweets", dataset="tweets", data_dir=str(DATA_DIR), epochs=1, **SMALL)
+    assert run.model.labels == ["negative", "neutral", "positive"]
+    assert run.config.clean.mentions and run.config.vocab.max_length == 100  # user setting beats dataset default
+    run5 = senti.train(None, dataset="sst5", data_dir=str(DATA_DIR), model="gru", epochs=1, **SMALL)
+    assert run5.model.labels == ["very negative", "negative", "neutral", "positive", "very positive"]
+
+
+def test_learns_synthetic_sentiment_and_is_reproducible(tmp_path):
+    df = synthetic_reviews(600, seed=3)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    kw = {"train": tmp_path / "d.csv", "model": "gru", "epochs": 3, "embedding_dim": 32, "hidden_size": 32,
+          "min_count": 1, "progress": False}
+    a = senti.train(tmp_path / "a", **kw)
+    b = senti.train(tmp_path / "b", **kw)
+    assert a.history == [] or a.history[-1]["val_accuracy"] > 0.9
+    strip = [{k: v for k, v in r.items() if k not in ("samples_per_s", "elapsed_s")} for r in a.history]
+    assert strip == [{k: v for k, v in r.items() if k not in ("samples_per_s", "elapsed_s")} for r in b.history]
+    np.testing.assert_array_equal(a.model.predict_proba(df["text"][:50].tolist()),
+                                  b.model.predict_proba(df["text"][:50].tolist()))
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    df = synthetic_reviews(500, seed=4)
+    df.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    df.iloc[400:].to_csv(tmp_path / "test.csv", index=False)
+    kw = {"train": tmp_path / "train.csv", "test": str(tmp_path / "test.csv"), "model": "bigru", "epochs": 3,
+          "embedding_dim": 16, "hidden_size": 16, "min_count": 1, "batch_size": 16, "checkpoint_every": 5,
+          "patience": 0, "progress": False}
+    full = senti.train(tmp_path / "full", **kw)
+
+    real_step, calls = trainer_mod.Trainer._step, {"n": 0}
+
+    def step_then_interrupt(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 33:  # 23 steps an epoch: in the middle of epoch 2, between two checkpoints
+            raise KeyboardInterrupt
+        return real_step(self, *args)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "_step", step_then_interrupt)
+    with pytest.raises(senti.TrainingInterrupted, match="epoch 2, step 9"):
+        senti.train(tmp_path / "cut", **kw)
+    monkeypatch.setattr(trainer_mod.Trainer, "_step", real_step)
+    assert not (tmp_path / "cut" / "model").exists()
+    resumed = senti.resume(tmp_path / "cut", progress=False)
+    assert resumed.metrics["accuracy"] == full.metrics["accuracy"]
+    assert [r["val_loss"] for r in resumed.history] == [r["val_loss"] for r in full.history]
+    np.testing.assert_array_equal(resumed.model.predict_proba(df["text"].tolist()),
+                                  full.model.predict_proba(df["text"].tolist()))
+
+
+def test_early_stopping_restores_the_best_epoch(tmp_path):
+    df = synthetic_reviews(300, seed=5)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    run = senti.train(tmp_path / "r", train=tmp_path / "d.csv", model="gru", epochs=30, patience=1,
+                      monitor="val_loss", lr=0.05, min_count=1, embedding_dim=16, hidden_size=16, progress=False)
+    hist = json.loads((tmp_path / "r" / "history.json").read_text())
+    assert hist["stopped_early"] and hist["epochs_run"] < 30
+    best = min(range(len(run.history)), key=lambda i: run.history[i]["val_loss"])
+    assert hist["best_epoch"] == best + 1
+
+
+def test_bad_training_data_fails_clearly(tmp_path):
+    one = tmp_path / "one.csv"
+    pd.DataFrame({"text": ["a", "b", "c"], "label": ["pos"] * 3}).to_csv(one, index=False)
+    with pytest.raises(DataError, match="single class"):
+        senti.train(None, train=one, progress=False)
+    good = tmp_path / "good.csv"
+    synthetic_reviews(40).to_csv(good, index=False)
+    test = tmp_path / "test.csv"
+    pd.DataFrame({"text": ["x"], "label": ["neutral"]}).to_csv(test, index=False)
+    with pytest.raises(DataError, match=r"label\(s\) \['neutral'\] that the training data lacks"):
+        senti.train(None, train=good, test=str(test), progress=False)
+    with pytest.raises(DataError, match="nothing to train on"):
+        senti.train(None, progress=False)
+    with pytest.raises(TypeError, match="unknown training option 'epoch'"):
+        senti.train(None, train=good, epoch=3)
+    with pytest.raises(ValueError, match="unknown model 'transformer'"):
+        senti.train(None, train=good, model="transformer")
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path, tiny_run):
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        senti.train(tiny_run.run_dir, train=tmp_path / "x.csv")
+
+
+def test_nan_loss_stops_with_advice(tmp_path, monkeypatch):
+    df = synthetic_reviews(100)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    import torch
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", lambda *a, **k: torch.tensor(float("nan")))
+    with pytest.raises(senti.TrainingError, match="lower the learning rate"):
+        senti.train(None, train=tmp_path / "d.csv", epochs=1, progress=False)
+
+
+def test_sklearn_estimator_in_a_pipeline_and_cross_validation():
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    df = synthetic_reviews(600, seed=9)
+    y = (df["label"] == "positive").astype(int).tolist()  # integer labels come back as integers
+    clf = senti.SentimentClassifier(model="gru", epochs=5, lr=0.01, batch_size=32, embedding_dim=16, hidden_size=16,
+                                    min_count=1)
+    assert clone(clf).get_params()["hidden_size"] == 16
+    fitted = clf.fit(df["text"].tolist(), y)
+    assert fitted is clf and clf.classes_.tolist() == [0, 1]
+    assert set(clf.predict(["loved it, wonderful"]).tolist()) <= {0, 1}
+    scores = cross_val_score(clf, df["text"].tolist(), y, cv=2)
+    assert scores.mean() > 0.8
