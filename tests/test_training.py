@@ -22,10 +22,13 @@ def test_every_preset_trains_and_predicts_on_real_reviews(preset, tmp_path):
     model = senti.load(tmp_path / preset)
     proba = model.predict_proba(["An instant classic.", ""])
     assert proba.shape == (2, 2) and np.allclose(proba.sum(1), 1)
-    for name in ("config.json", "env.json", "history.json", "history.csv", "metrics.json", "vocab.json"):
+    for name in ("config.json", "env.json", "history.json", "history.csv", "metrics.json", "model/vocab.json"):
         assert (tmp_path / preset / name).is_file(), name
     cfg = json.loads((tmp_path / preset / "config.json").read_text())
-    assert cfg["preset"] == preset and cfg["train"]["seed"] == 0 and "embedding_dim" in cfg["model"]
+    assert cfg["preset"] == preset and cfg["train"]["seed"] == 0
+    assert cfg["model"]["architecture"] == PRESETS[preset]["model"]["architecture"]
+    np.testing.assert_array_equal(model.predict_proba(["An instant classic."]), run.model.predict_proba(
+        ["An instant classic."]))
 
 
 @needs_data
@@ -139,3 +142,15 @@ def test_sklearn_estimator_in_a_pipeline_and_cross_validation():
     assert set(clf.predict(["loved it, wonderful"]).tolist()) <= {0, 1}
     scores = cross_val_score(clf, df["text"].tolist(), y, cv=2)
     assert scores.mean() > 0.8
+
+
+@needs_data
+@pytest.mark.parametrize("kind", ["tfidf-logreg", "nbsvm"])
+def test_classical_baselines_beat_chance_on_three_classes_and_reload(kind, tmp_path):
+    run = senti.train(tmp_path / kind, dataset="tweets", data_dir=str(DATA_DIR), model=kind,
+                      max_train_samples=3000, max_test_samples=600, progress=False)
+    assert run.metrics["accuracy"] > 0.55  # three balanced-ish classes: chance is ~0.40
+    again = senti.load(tmp_path / kind)
+    texts = ["I love this so much", "worst day ever", "going to the shop"]
+    np.testing.assert_allclose(again.predict_proba(texts), run.model.predict_proba(texts), rtol=1e-6)
+    assert (tmp_path / kind / "model" / "model.safetensors").is_file()

@@ -10,7 +10,7 @@ from a registered architecture name, so a tampered or foreign bundle fails with 
 
 from __future__ import annotations
 
-import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from senti.io import read_json, replace_dir, write_json
+from senti.io import read_json, replace_dir, sha256_file, write_json
 
 FORMAT = "senti-model"
 FORMAT_VERSION = 1
@@ -30,14 +30,6 @@ VOCAB = "vocab.json"
 
 class BundleError(ValueError):
     """A model bundle that cannot be loaded; the message says which file and why."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
@@ -55,8 +47,6 @@ def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
         replace_dir(tmp, path)
     finally:
         if tmp.exists():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
     return path
 

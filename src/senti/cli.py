@@ -82,7 +82,7 @@ def datasets(data_dir: str | None, as_json: bool) -> None:
 @click.option("--label-column", help="Column holding the label [label].")
 @click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR].")
 @click.option("--model", "preset", help="Model preset: default, lstm, gru, bigru, bilstm, lstm-small, "
-              "stacked-lstm, simple-rnn, conv1d.")
+              "stacked-lstm, simple-rnn, conv1d, or a baseline: tfidf-logreg, nbsvm.")
 @click.option("--output", "-o", type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Continue an interrupted run.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")

@@ -3,6 +3,7 @@ only ever sees the old complete file or the new complete file."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -69,3 +70,11 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()

@@ -14,6 +14,7 @@ import torch
 from senti.bundle import BundleError, load_bundle, save_bundle
 from senti.config import CleanConfig, VocabConfig
 from senti.evaluation.metrics import classification_metrics
+from senti.models.linear import LinearTextClassifier
 from senti.models.registry import build_model
 from senti.text import Cleaner, Vocabulary, tokenize
 from senti.training.batching import bucket_batches, collate
@@ -34,10 +35,10 @@ class SentimentModel:
     """A trained classifier with its text pipeline; scikit-learn verbs (``predict``, ``predict_proba``,
     ``score``, ``classes_``)."""
 
-    def __init__(self, net: torch.nn.Module, vocab: Vocabulary, labels: Sequence[str],
+    def __init__(self, net: torch.nn.Module | LinearTextClassifier, vocab: Vocabulary | None, labels: Sequence[str],
                  clean: CleanConfig, vocab_config: VocabConfig, model_config: dict[str, Any],
                  metadata: dict[str, Any] | None = None):
-        self.net = net.eval()
+        self.net = net.eval() if isinstance(net, torch.nn.Module) else net
         self.vocab = vocab
         self.classes_ = np.asarray(list(labels), dtype=object)
         self.clean_config = clean
@@ -75,7 +76,12 @@ class SentimentModel:
         return out
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        return self.predict_proba_ids(self.encode(_as_texts(texts)), batch_size)
+        texts = _as_texts(texts)
+        if isinstance(self.net, LinearTextClassifier):
+            if not len(texts):
+                return np.empty((0, len(self.classes_)), dtype=np.float32)
+            return self.net.predict_proba([self.tokens(t) for t in texts])
+        return self.predict_proba_ids(self.encode(texts), batch_size)
 
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         return self.classes_[self.predict_proba(texts, batch_size).argmax(axis=1)]
@@ -99,7 +105,9 @@ class SentimentModel:
             **self.metadata,
             **(extra or {}),
         }
-        return save_bundle(path, manifest, self.vocab.itos, self.net.state_dict())
+        linear = isinstance(self.net, LinearTextClassifier)
+        vocab = self.net.vocabulary_ if linear else self.vocab.itos
+        return save_bundle(path, manifest, vocab, self.net.state_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> SentimentModel:
@@ -112,14 +120,19 @@ class SentimentModel:
         except (KeyError, TypeError, ValueError) as e:
             raise BundleError(f"{path}: invalid model manifest: {e}") from e
         try:
-            net.load_state_dict(weights, strict=True)
-        except RuntimeError as e:
+            if isinstance(net, LinearTextClassifier):
+                net.load_state_dict(weights, vocab_list)
+                vocab = None
+            else:
+                net.load_state_dict(weights, strict=True)
+                vocab = Vocabulary(vocab_list)
+        except (RuntimeError, ValueError) as e:
             raise BundleError(f"{path}: weights do not match the recorded architecture: {e}") from e
-        if net.head.out_features != len(labels):
-            raise BundleError(f"{path}: {len(labels)} labels but the network has {net.head.out_features} outputs")
+        if net.config.num_classes != len(labels):
+            raise BundleError(f"{path}: {len(labels)} labels but the network has {net.config.num_classes} outputs")
         meta = {k: v for k, v in manifest.items()
                 if k not in ("labels", "clean", "vocab", "model", "files", "format", "format_version")}
-        return cls(net, Vocabulary(vocab_list), labels, clean, vocab_config, manifest["model"], meta)
+        return cls(net, vocab, labels, clean, vocab_config, manifest["model"], meta)
 
 
 def _as_texts(texts: Sequence[str] | str) -> Sequence[str]:

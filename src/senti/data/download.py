@@ -3,7 +3,6 @@ extraction, then conversion to the same ``imdb/{train,test,unsup}.csv.gz`` layou
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -14,6 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from senti.data.readers import DataError, read_folder
+from senti.io import sha256_file
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -21,7 +21,7 @@ IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 
 def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``dest`` atomically and check its sha256; an existing good file is reused."""
-    if dest.is_file() and _sha256(dest) == sha256:
+    if dest.is_file() and sha256_file(dest) == sha256:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
@@ -34,7 +34,7 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
                     bar.update(len(chunk))
             f.flush()
             os.fsync(f.fileno())
-        got = _sha256(Path(tmp))
+        got = sha256_file(Path(tmp))
         if got != sha256:
             raise DataError(f"{url}: sha256 mismatch (expected {sha256}, got {got}); the download is "
                             "corrupt or not the expected file, and was discarded")
@@ -43,14 +43,6 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return dest
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fetch_imdb(root: Path, url: str | None = None, sha256: str | None = None) -> Path:

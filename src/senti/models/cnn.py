@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from senti.models.layers import ClassifierHead
+
 
 @dataclass
 class CNNConfig:
@@ -31,9 +33,7 @@ class CNNClassifier(nn.Module):
         )
         pooled = c.num_filters * len(c.kernel_sizes)
         self.embedding_dropout = nn.Dropout(c.embedding_dropout)
-        self.dropout = nn.Dropout(c.dropout)
-        self.dense = nn.Sequential(nn.Linear(pooled, c.dense_size), nn.ReLU()) if c.dense_size else None
-        self.head = nn.Linear(c.dense_size or pooled, c.num_classes)
+        self.classifier = ClassifierHead(pooled, c.dense_size, c.num_classes, c.dropout)
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.embedding(ids)
@@ -48,7 +48,4 @@ class CNNClassifier(nn.Module):
         for conv in self.convs:
             h = torch.relu(conv(x))[:, :, :T]  # (B, F, T); even widths give one extra column
             pooled.append(h.masked_fill(~mask, 0.0).max(2).values)  # ReLU ≥ 0, so 0 is a safe mask
-        z = self.dropout(torch.cat(pooled, dim=1))  # (B, F * len(kernel_sizes))
-        if self.dense is not None:
-            z = self.dropout(self.dense(z))
-        return self.head(z)
+        return self.classifier(torch.cat(pooled, dim=1))  # (B, F * len(kernel_sizes)) → (B, C)

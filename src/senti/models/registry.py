@@ -10,14 +10,16 @@ from typing import Any
 from torch import nn
 
 from senti.models.cnn import CNNClassifier, CNNConfig
+from senti.models.linear import LinearConfig, LinearTextClassifier
 from senti.models.rnn import RNNClassifier, RNNConfig
 
-ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {
+ARCHITECTURES: dict[str, tuple[type, type]] = {
     "senti.rnn.v1": (RNNClassifier, RNNConfig),
     "senti.cnn.v1": (CNNClassifier, CNNConfig),
+    "senti.linear.v1": (LinearTextClassifier, LinearConfig),
 }
 
-_RNN, _CNN = "senti.rnn.v1", "senti.cnn.v1"
+_RNN, _CNN, _LINEAR = "senti.rnn.v1", "senti.cnn.v1", "senti.linear.v1"
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The default: the best accuracy per minute of CPU training found on IMDB (see bench/results).
@@ -44,6 +46,9 @@ PRESETS: dict[str, dict[str, Any]] = {
                    "vocab": {"max_length": 200, "truncate": "tail"}},
     "conv1d": {"model": {"architecture": _CNN, "embedding_dim": 128, "kernel_sizes": [3, 4, 5],
                          "num_filters": 128, "dropout": 0.5}},
+    # Classical baselines (scikit-learn), trained and stored like every senti model.
+    "tfidf-logreg": {"model": {"architecture": _LINEAR, "kind": "tfidf-logreg", "ngram_range": [1, 2]}},
+    "nbsvm": {"model": {"architecture": _LINEAR, "kind": "nbsvm", "ngram_range": [1, 2], "C": 1.0}},
 }
 
 
@@ -54,7 +59,11 @@ def resolve_preset(name: str) -> dict[str, Any]:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}") from None
 
 
-def build_model(model_cfg: dict[str, Any]) -> nn.Module:
+def is_neural(model_cfg: dict[str, Any]) -> bool:
+    return model_cfg.get("architecture") != _LINEAR
+
+
+def build_model(model_cfg: dict[str, Any]) -> nn.Module | LinearTextClassifier:
     """Instantiate a network from a config dict with an ``architecture`` key (no code is ever loaded)."""
     cfg = dict(model_cfg)
     arch = cfg.pop("architecture", None)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from senti.models.layers import ClassifierHead
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "max", "mean", "maxmean", "attention")
 
@@ -67,8 +69,7 @@ class RNNClassifier(nn.Module):
         pooled = out_size * (2 if c.pooling == "maxmean" else 1)
         self.embedding_dropout = nn.Dropout(c.embedding_dropout)
         self.dropout = nn.Dropout(c.dropout)
-        self.dense = nn.Sequential(nn.Linear(pooled, c.dense_size), nn.ReLU()) if c.dense_size else None
-        self.head = nn.Linear(c.dense_size or pooled, c.num_classes)
+        self.classifier = ClassifierHead(pooled, c.dense_size, c.num_classes, c.dropout)
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.embedding(ids)
@@ -91,11 +92,7 @@ class RNNClassifier(nn.Module):
                 hb = hb.gather(1, rev.expand(-1, -1, hb.shape[2]))  # back in text order
                 h = torch.cat([h, hb], dim=2)  # (B, T, 2H)
             x = h
-        pooled = self.pool(x, mask, lengths)
-        pooled = self.dropout(pooled)
-        if self.dense is not None:
-            pooled = self.dropout(self.dense(pooled))
-        return self.head(pooled)  # (B, C)
+        return self.classifier(self.pool(x, mask, lengths))  # (B, C)
 
     def pool(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         p = self.config.pooling

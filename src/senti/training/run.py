@@ -29,7 +29,7 @@ from senti.config import RunConfig, merge
 from senti.data.datasets import get_spec, load_dataset
 from senti.data.readers import DataError, normalise, read_texts
 from senti.io import read_json, write_json
-from senti.models.registry import build_model, full_model_config, resolve_preset
+from senti.models.registry import build_model, full_model_config, is_neural, resolve_preset
 from senti.pipeline import SentimentModel, configure_cpu
 from senti.text import Cleaner, Vocabulary, tokenize
 from senti.training.trainer import Trainer, TrainState, checkpoint_path, describe_state
@@ -62,13 +62,18 @@ class Run:
 def resolve_config(overrides: dict[str, Any]) -> RunConfig:
     """Preset < dataset defaults < user settings, with every model default filled in."""
     preset = overrides.get("preset") or "default"
-    base = {k: v for k, v in resolve_preset(preset).items()}
+    base = dict(resolve_preset(preset))
     dataset = (overrides.get("data") or {}).get("dataset")
     if dataset in DATASET_DEFAULTS:
         base = merge(base, DATASET_DEFAULTS[dataset])
     merged = merge(base, {**overrides, "preset": preset})
     cfg = RunConfig.from_dict(merged)
     cfg.model = {k: v for k, v in cfg.model.items() if k not in ("vocab_size", "num_classes")}
+    # Absolute paths, so that `--resume` works from any working directory.
+    for name in ("train", "valid", "test", "data_dir"):
+        value = getattr(cfg.data, name)
+        if value and not value.startswith("<"):
+            setattr(cfg.data, name, str(Path(value).expanduser().resolve()))
     return cfg
 
 
@@ -197,6 +202,11 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
 
     cleaner = Cleaner(cfg.clean)
     train_tokens = [tokenize(cleaner(t)) for t in train_df["text"]]
+    index = {lab: i for i, lab in enumerate(labels)}
+    train_y = train_df["label"].map(index).to_numpy()
+    valid_y = valid_df["label"].map(index).to_numpy()
+    if not is_neural(cfg.model):
+        return _train_linear(cfg, run_dir, labels, train_tokens, train_y, valid_df, valid_y, test_df, t0)
     if resume and run_dir is not None:
         vocab = Vocabulary(read_json(run_dir / "vocab.json"))
     else:
@@ -205,9 +215,6 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     train_ids = [vocab.encode(t, v.max_length, v.truncate) for t in train_tokens]
     del train_tokens
     valid_ids = [vocab.encode(tokenize(cleaner(t)), v.max_length, v.truncate) for t in valid_df["text"]]
-    index = {lab: i for i, lab in enumerate(labels)}
-    train_y = train_df["label"].map(index).to_numpy()
-    valid_y = valid_df["label"].map(index).to_numpy()
     log.info("data: %d train / %d validation / %s test examples, %d classes %s, vocabulary %d, %.1fs to prepare",
              len(train_ids), len(valid_ids), len(test_df) if test_df is not None else "no", len(labels), labels,
              len(vocab), time.perf_counter() - t0)
@@ -231,6 +238,12 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     model = SentimentModel(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
                            {"training": {**describe_state(state), "preset": cfg.preset,
                                          "dataset": cfg.data.dataset or cfg.data.train}})
+    return _finish(model, state, cfg, run_dir, test_df, t0)
+
+
+def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: Path | None,
+            test_df: pd.DataFrame | None, t0: float) -> Run:
+    """Test metrics (once, at the end), history, metrics.json and the bundle."""
     metrics = None
     if test_df is not None:
         t_eval = time.perf_counter()
@@ -247,6 +260,35 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
         if metrics is not None:
             write_json(run_dir / "metrics.json", metrics)
     return Run(model, state.history, metrics, run_dir, cfg)
+
+
+def _train_linear(cfg: RunConfig, run_dir: Path | None, labels: list[str], train_tokens: list[list[str]],
+                  train_y: np.ndarray, valid_df: pd.DataFrame, valid_y: np.ndarray, test_df: pd.DataFrame | None,
+                  t0: float) -> Run:
+    """Classical baselines: one fit with scikit-learn, then the same evaluation and bundle as the networks."""
+    from sklearn.metrics import f1_score, log_loss
+
+    cfg.model = {**cfg.model, "num_classes": len(labels)}
+    net = build_model(cfg.model)
+    if run_dir is not None:
+        write_json(run_dir / "config.json", cfg.to_dict())
+        write_json(run_dir / "env.json", environment(cfg.train.seed))
+    t_fit = time.perf_counter()
+    net.fit(train_tokens, train_y)
+    cfg.model = full_model_config(cfg.model) | {"vocab_size": net.config.vocab_size}
+    model = SentimentModel(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
+                           {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train}})
+    proba = model.predict_proba(valid_df["text"].tolist())
+    pred = proba.argmax(1)
+    state = TrainState(epoch=1, elapsed=time.perf_counter() - t_fit, best_epoch=1)
+    state.history = [{"epoch": 1, "val_loss": float(log_loss(valid_y, proba, labels=range(len(labels)))),
+                      "val_accuracy": float((pred == valid_y).mean()),
+                      "val_macro_f1": float(f1_score(valid_y, pred, average="macro")),
+                      "samples_per_s": len(train_y) / max(state.elapsed, 1e-9), "elapsed_s": state.elapsed}]
+    state.best = state.history[0]["val_accuracy"]
+    log.info("%s: %d n-gram features, fitted in %.1fs, val_acc %.4f", cfg.model["kind"], net.config.vocab_size,
+             state.elapsed, state.best)
+    return _finish(model, state, cfg, run_dir, test_df, t0)
 
 
 def _write_history(run_dir: Path, state: TrainState) -> None:

@@ -1,0 +1,138 @@
+"""Classical baselines as first-class senti models: TF-IDF + logistic regression, and NB-SVM (Wang & Manning
+2012: logistic regression on binarised n-grams scaled by naive-Bayes log-count ratios).
+
+They share senti's cleaning and tokenising, train with scikit-learn, and are stored like every senti model:
+the n-gram vocabulary as JSON and the numbers (idf, NB ratios, weights) as safetensors — no pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+KINDS = ("tfidf-logreg", "nbsvm")
+
+
+@dataclass
+class LinearConfig:
+    kind: str = "tfidf-logreg"
+    ngram_range: list[int] = field(default_factory=lambda: [1, 2])
+    min_df: int = 2
+    max_features: int | None = None
+    sublinear_tf: bool = True
+    C: float = 8.0
+    nb_alpha: float = 1.0
+    max_iter: int = 1000
+    num_classes: int = 2
+    vocab_size: int = 0  # filled in after fitting
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"model.kind must be one of {KINDS}, got {self.kind!r}")
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+class LinearTextClassifier:
+    """A linear model over n-gram features of pre-tokenised texts."""
+
+    def __init__(self, config: LinearConfig):
+        self.config = config
+        self.vocabulary_: list[str] = []
+        self.idf_: np.ndarray | None = None
+        self.ratios_: np.ndarray | None = None  # (K', F) NB log-count ratios, NB-SVM only
+        self.coef_: np.ndarray | None = None  # (K', F); K' = 1 for two classes
+        self.intercept_: np.ndarray | None = None  # (K',)
+        self._fixed: CountVectorizer | None = None
+
+    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
+        c = self.config
+        common = {"analyzer": "word", "tokenizer": _identity, "preprocessor": _identity, "token_pattern": None,
+                  "lowercase": False, "ngram_range": tuple(c.ngram_range), "min_df": c.min_df,
+                  "max_features": c.max_features, "vocabulary": vocabulary, "dtype": np.float32}
+        if c.kind == "nbsvm":  # raw binary indicators, later scaled by the NB ratios
+            return CountVectorizer(binary=True, **common)
+        return TfidfVectorizer(sublinear_tf=c.sublinear_tf, **common)
+
+    def fit(self, tokens: Sequence[list[str]], y: np.ndarray) -> LinearTextClassifier:
+        c = self.config
+        vec = self._vectorizer()
+        X = vec.fit_transform(tokens)
+        self.vocabulary_ = list(vec.get_feature_names_out())
+        # get_feature_names_out is sorted like the column indices, so index i is column i.
+        self.idf_ = vec.idf_.astype(np.float32) if c.kind != "nbsvm" else np.ones(X.shape[1], np.float32)
+        y = np.asarray(y)
+        if c.kind == "nbsvm":
+            self.ratios_ = self._nb_ratios(X, y)
+            coefs, intercepts = [], []
+            for k, r in enumerate(self.ratios_):
+                target = (y == (1 if len(self.ratios_) == 1 else k)).astype(int)
+                lr = LogisticRegression(C=c.C, max_iter=c.max_iter).fit(X.multiply(r).tocsr(), target)
+                coefs.append(lr.coef_[0])
+                intercepts.append(lr.intercept_[0])
+            self.coef_, self.intercept_ = np.asarray(coefs, np.float32), np.asarray(intercepts, np.float32)
+        else:
+            lr = LogisticRegression(C=c.C, max_iter=c.max_iter).fit(X, y)
+            self.coef_, self.intercept_ = lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32)
+        c.vocab_size = len(self.vocabulary_)
+        return self
+
+    def _nb_ratios(self, X: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
+        alpha = self.config.nb_alpha
+        classes = range(1, 2) if self.config.num_classes == 2 else range(self.config.num_classes)
+        ratios = []
+        for k in classes:
+            p = alpha + np.asarray(X[y == k].sum(0)).ravel()
+            q = alpha + np.asarray(X[y != k].sum(0)).ravel()
+            ratios.append(np.log((p / p.sum()) / (q / q.sum())))
+        return np.asarray(ratios, np.float32)
+
+    def features(self, tokens: Sequence[list[str]]) -> sp.csr_matrix:
+        if self._fixed is None:
+            self._fixed = self._vectorizer({t: i for i, t in enumerate(self.vocabulary_)})
+            if self.config.kind != "nbsvm":
+                self._fixed.idf_ = self.idf_  # the learned values: nothing is refitted at prediction time
+        return self._fixed.transform(tokens)
+
+    def predict_proba(self, tokens: Sequence[list[str]]) -> np.ndarray:
+        X = self.features(tokens)
+        if self.ratios_ is not None:
+            scores = np.column_stack([X.multiply(r).tocsr() @ w for r, w in zip(self.ratios_, self.coef_,
+                                                                              strict=True)]) + self.intercept_
+        else:
+            scores = X @ self.coef_.T + self.intercept_
+        if scores.shape[1] == 1:  # binary: one logit for the second class
+            p1 = 1 / (1 + np.exp(-scores[:, 0]))
+            return np.column_stack([1 - p1, p1]).astype(np.float32)
+        if self.ratios_ is not None:  # one-vs-rest: normalise the per-class probabilities
+            probs = 1 / (1 + np.exp(-scores))
+            return (probs / probs.sum(1, keepdims=True)).astype(np.float32)
+        scores = scores - scores.max(1, keepdims=True)
+        e = np.exp(scores)
+        return (e / e.sum(1, keepdims=True)).astype(np.float32)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        state = {"idf": self.idf_, "coef": self.coef_, "intercept": self.intercept_}
+        if self.ratios_ is not None:
+            state["ratios"] = self.ratios_
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], vocabulary: list[str]) -> None:
+        expected = {"idf", "coef", "intercept"} | ({"ratios"} if self.config.kind == "nbsvm" else set())
+        if set(state) != expected:
+            raise ValueError(f"expected weights {sorted(expected)}, found {sorted(state)}")
+        arrays = {k: v.numpy() for k, v in state.items()}
+        n = len(vocabulary)
+        if arrays["idf"].shape != (n,) or arrays["coef"].shape[1] != n:
+            raise ValueError(f"weights do not match the {n}-entry n-gram vocabulary")
+        self.vocabulary_ = list(vocabulary)
+        self.idf_, self.coef_, self.intercept_ = arrays["idf"], arrays["coef"], arrays["intercept"]
+        self.ratios_ = arrays.get("ratios")
