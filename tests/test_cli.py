@@ -132,3 +132,20 @@ def test_env_var_data_dir_is_honoured(tmp_path):
     p = subprocess.run([SENTI, "train", "--dataset", "sst2", "-o", tmp_path / "r"], capture_output=True, text=True,
                        env=env, timeout=60)
     assert p.returncode == 1 and f"not found in {tmp_path}" in p.stderr
+
+
+def test_compare_and_report_commands(cli_run, tmp_path):
+    d, _ = cli_run
+    p = run("compare", "--models", "gru,tfidf-logreg", "--train", d / "train.csv", "--test", d / "test.csv",
+            "--text-column", "review", "--label-column", "sentiment", "--epochs", "2", "--embedding-dim", "16",
+            "--hidden-size", "16", "--min-count", "1", "-o", tmp_path / "cmp", "-q")
+    assert p.stdout.startswith("| model | accuracy |") and "tfidf-logreg" in p.stdout and "gru" in p.stdout
+    for name in ("comparison.md", "comparison.csv", "comparison.json", "comparison.png", "comparison.html",
+                 "gru/report.html", "tfidf-logreg/report.html", "tfidf-logreg/top_words.png"):
+        assert (tmp_path / "cmp" / name).is_file(), name
+    assert not (tmp_path / "cmp" / "tfidf-logreg" / "embeddings.png").exists()  # a linear model has none
+    (d / "run" / "report.html").unlink()
+    assert run("report", d / "run").stdout.strip().endswith("report.html")
+    assert (d / "run" / "report.html").is_file()
+    p = run("compare", "--models", "gru,transformer", "--train", d / "train.csv", "-o", tmp_path / "x", check=False)
+    assert p.returncode == 1 and "unknown model 'transformer'" in p.stderr

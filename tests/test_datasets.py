@@ -121,3 +121,9 @@ def test_download_rejects_a_wrong_checksum_and_leaves_nothing(tmp_path, archive_
         download.fetch_imdb(tmp_path, url=url, sha256="0" * 64)
     assert not list((tmp_path / "downloads").glob("*"))
     assert not (tmp_path / "imdb").exists()
+
+
+def test_unreachable_download_says_where_to_put_the_data(tmp_path):
+    with pytest.raises(DataError, match="could not download.*SENTI_DATA_DIR"):
+        download.fetch_imdb(tmp_path, url="http://127.0.0.1:9/aclImdb_v1.tar.gz")
+    assert not list((tmp_path / "downloads").glob("*"))

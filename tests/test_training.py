@@ -44,10 +44,10 @@ def test_learns_synthetic_sentiment_and_is_reproducible(tmp_path):
     df = synthetic_reviews(600, seed=3)
     df.to_csv(tmp_path / "d.csv", index=False)
     kw = {"train": tmp_path / "d.csv", "model": "gru", "epochs": 3, "embedding_dim": 32, "hidden_size": 32,
-          "min_count": 1, "progress": False}
+          "min_count": 1, "lr": 0.01, "progress": False, "report": False}
     a = senti.train(tmp_path / "a", **kw)
     b = senti.train(tmp_path / "b", **kw)
-    assert a.history == [] or a.history[-1]["val_accuracy"] > 0.9
+    assert a.history[-1]["val_accuracy"] > 0.9
     strip = [{k: v for k, v in r.items() if k not in ("samples_per_s", "elapsed_s")} for r in a.history]
     assert strip == [{k: v for k, v in r.items() if k not in ("samples_per_s", "elapsed_s")} for r in b.history]
     np.testing.assert_array_equal(a.model.predict_proba(df["text"][:50].tolist()),
@@ -90,8 +90,10 @@ def test_early_stopping_restores_the_best_epoch(tmp_path):
                       monitor="val_loss", lr=0.05, min_count=1, embedding_dim=16, hidden_size=16, progress=False)
     hist = json.loads((tmp_path / "r" / "history.json").read_text())
     assert hist["stopped_early"] and hist["epochs_run"] < 30
-    best = min(range(len(run.history)), key=lambda i: run.history[i]["val_loss"])
-    assert hist["best_epoch"] == best + 1
+    losses = [r["val_loss"] for r in run.history]
+    # the best epoch is the first that no later epoch beats by more than min_delta (1e-6)
+    assert losses[hist["best_epoch"] - 1] <= min(losses) + 1e-6
+    assert all(v > losses[hist["best_epoch"] - 1] - 1e-6 for v in losses)
 
 
 def test_bad_training_data_fails_clearly(tmp_path):

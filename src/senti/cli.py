@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -72,48 +73,58 @@ def datasets(data_dir: str | None, as_json: bool) -> None:
         click.echo(f"{'':<15} {where}")
 
 
+def training_options(f: Any) -> Any:
+    """Options shared by `train` and `compare`: data, cleaning, vocabulary, model and training settings."""
+    for option in reversed([
+        click.option("--config", type=click.Path(exists=True, dir_okay=False), help="TOML config; flags override it."),
+        click.option("--dataset", help="A named dataset (see `senti datasets`)."),
+        click.option("--train", "train_file", help="Training file (CSV/TSV/JSONL/Parquet) or aclImdb-style folder."),
+        click.option("--valid", help="Validation file (default: a stratified split of the training data)."),
+        click.option("--test", help="Test file for the final metrics."),
+        click.option("--text-column", help="Column holding the text [text]."),
+        click.option("--label-column", help="Column holding the label [label]."),
+        click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR]."),
+        click.option("--epochs", type=int),
+        click.option("--batch-size", type=int),
+        click.option("--lr", type=float, help="Learning rate."),
+        click.option("--optimizer", type=click.Choice(["adam", "adamw", "rmsprop", "sgd"])),
+        click.option("--weight-decay", type=float),
+        click.option("--patience", type=int, help="Epochs without improvement before early stopping (0: never)."),
+        click.option("--monitor", type=click.Choice(["val_accuracy", "val_loss", "val_macro_f1"])),
+        click.option("--clip-grad-norm", type=float),
+        click.option("--seed", type=int),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"])),
+        click.option("--bf16/--no-bf16", default=None, help="bfloat16 autocast (faster on CPUs with AVX512-BF16/AMX)."),
+        click.option("--threads", "num_threads", type=int, help="Torch CPU threads."),
+        click.option("--max-minutes", type=float, help="Stop after the epoch that exceeds this time budget."),
+        click.option("--checkpoint-every", type=int, help="Steps between resumable checkpoints [200]."),
+        click.option("--max-length", type=int, help="Tokens kept per text."),
+        click.option("--truncate", type=click.Choice(["head", "tail", "both"])),
+        click.option("--max-vocab", "max_size", type=int),
+        click.option("--min-count", type=int),
+        click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"])),
+        click.option("--embedding-dim", type=int),
+        click.option("--hidden-size", type=int),
+        click.option("--num-layers", type=int),
+        click.option("--bidirectional/--unidirectional", default=None),
+        click.option("--pooling", type=click.Choice(["last", "max", "mean", "maxmean", "attention"])),
+        click.option("--dropout", type=float),
+        click.option("--max-train-samples", type=int, help="Train on a stratified sample of this size."),
+        click.option("--max-test-samples", type=int, help="Evaluate on a stratified sample of this size."),
+        click.option("--report/--no-report", default=True, help="Write report.html and its figures [on]."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars or logs."),
+    ]):
+        f = option(f)
+    return f
+
+
 @main.command()
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="TOML config; flags override it.")
-@click.option("--dataset", help="A named dataset (see `senti datasets`).")
-@click.option("--train", "train_file", help="Your training file (CSV/TSV/JSONL/Parquet) or aclImdb-style folder.")
-@click.option("--valid", help="Validation file (default: a stratified split of the training data).")
-@click.option("--test", help="Test file for the final metrics.")
-@click.option("--text-column", help="Column holding the text [text].")
-@click.option("--label-column", help="Column holding the label [label].")
-@click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR].")
 @click.option("--model", "preset", help="Model preset: default, lstm, gru, bigru, bilstm, lstm-small, "
               "stacked-lstm, simple-rnn, conv1d, or a baseline: tfidf-logreg, nbsvm.")
 @click.option("--output", "-o", type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Continue an interrupted run.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
-@click.option("--epochs", type=int)
-@click.option("--batch-size", type=int)
-@click.option("--lr", type=float, help="Learning rate.")
-@click.option("--optimizer", type=click.Choice(["adam", "adamw", "rmsprop", "sgd"]))
-@click.option("--weight-decay", type=float)
-@click.option("--patience", type=int, help="Epochs without improvement before early stopping (0: never).")
-@click.option("--monitor", type=click.Choice(["val_accuracy", "val_loss", "val_macro_f1"]))
-@click.option("--clip-grad-norm", type=float)
-@click.option("--seed", type=int)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
-@click.option("--bf16/--no-bf16", default=None, help="bfloat16 autocast (faster on CPUs with AVX512-BF16/AMX).")
-@click.option("--threads", "num_threads", type=int, help="Torch CPU threads.")
-@click.option("--max-minutes", type=float, help="Stop after the epoch that exceeds this time budget.")
-@click.option("--checkpoint-every", type=int, help="Steps between resumable checkpoints [200].")
-@click.option("--max-length", type=int, help="Tokens kept per text.")
-@click.option("--truncate", type=click.Choice(["head", "tail", "both"]))
-@click.option("--max-vocab", "max_size", type=int)
-@click.option("--min-count", type=int)
-@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]))
-@click.option("--embedding-dim", type=int)
-@click.option("--hidden-size", type=int)
-@click.option("--num-layers", type=int)
-@click.option("--bidirectional/--unidirectional", default=None)
-@click.option("--pooling", type=click.Choice(["last", "max", "mean", "maxmean", "attention"]))
-@click.option("--dropout", type=float)
-@click.option("--max-train-samples", type=int, help="Train on a stratified sample of this size.")
-@click.option("--max-test-samples", type=int, help="Evaluate on a stratified sample of this size.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars or logs.")
+@training_options
 def train(resume: str | None, overwrite: bool, quiet: bool, output: str | None, **options: Any) -> None:
     """Train a model and write a run directory (config, history, metrics, model bundle)."""
     import senti
@@ -130,6 +141,64 @@ def train(resume: str | None, overwrite: bool, quiet: bool, output: str | None, 
 
         click.echo(format_metrics(run.metrics))
     click.echo(f"\nrun directory: {run.run_dir}", err=True)
+
+
+def options_for(preset: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Drop the model options that a preset's architecture does not have (e.g. --hidden-size for nbsvm)."""
+    import dataclasses
+
+    from senti.models.registry import ARCHITECTURES, resolve_preset
+    from senti.training.run import SECTION_OF
+
+    _, config_cls = ARCHITECTURES[resolve_preset(preset)["model"]["architecture"]]
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    return {k: v for k, v in options.items() if SECTION_OF.get(k) != "model" or k in known}
+
+
+@main.command()
+@click.option("--models", required=True, help="Comma-separated presets, e.g. default,conv1d,tfidf-logreg,nbsvm.")
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for runs and table.")
+@click.option("--overwrite", is_flag=True, help="Retrain models whose run already exists.")
+@training_options
+def compare(models: str, output: str, overwrite: bool, quiet: bool, **options: Any) -> None:
+    """Train several models on the same split with the same seed and compare them in one table."""
+    import pandas as pd
+
+    import senti
+    from senti.evaluation.report import markdown_table, summarize_run, write_comparison
+    from senti.models.registry import resolve_preset
+
+    _setup_logging(quiet)
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    for name in names:
+        resolve_preset(name)  # fail on a typo before hours of training
+    runs = []
+    for name in names:
+        run_dir = Path(output) / name
+        if (run_dir / "metrics.json").is_file() and not overwrite:
+            logging.getLogger("senti").info("%s: already trained, reusing %s", name, run_dir)
+        else:
+            logging.getLogger("senti").info("== %s", name)
+            senti.train(run_dir, overwrite=True, progress=not quiet, model=name, **options_for(name, options))
+        runs.append(run_dir)
+    page = write_comparison(runs, output, title=", ".join(names))
+    rows = pd.DataFrame([summarize_run(r) for r in runs]).sort_values("accuracy", ascending=False)
+    click.echo(markdown_table(rows[["model", "accuracy", "macro_f1", "train_seconds", "predict_per_s",
+                                    "model_mib"]]))
+    click.echo(f"comparison: {page}", err=True)
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="Folder for a comparison of several runs.")
+def report(run_dirs: tuple[str, ...], output: str | None) -> None:
+    """Rebuild the report of one run, or compare several finished runs."""
+    from senti.evaluation.report import write_comparison, write_report
+
+    if len(run_dirs) == 1 and not output:
+        click.echo(write_report(run_dirs[0]))
+    else:
+        click.echo(write_comparison(run_dirs, output or "comparison"))
 
 
 @main.command()

@@ -26,7 +26,14 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r, os.fdopen(fd, "wb") as f:
+        try:
+            response = urllib.request.urlopen(url, timeout=timeout)
+        except OSError as e:
+            os.close(fd)
+            raise DataError(f"could not download {url} ({e}). Without network access, point senti at a copy of the "
+                            "data with --data-dir or SENTI_DATA_DIR (a directory holding imdb/train.csv.gz, "
+                            "imdb/test.csv.gz, imdb/unsup.csv.gz)") from e
+        with response as r, os.fdopen(fd, "wb") as f:
             total = int(r.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}") as bar:
                 while chunk := r.read(1 << 20):

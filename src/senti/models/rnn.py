@@ -34,8 +34,11 @@ class RNNConfig:
     dense_size: int = 0
     dropout: float = 0.3
     embedding_dropout: float = 0.0
+    init: str = "keras"  # keras: small embeddings, orthogonal recurrence, forget bias 1 | torch: PyTorch defaults
 
     def __post_init__(self) -> None:
+        if self.init not in ("torch", "keras"):
+            raise ValueError(f"model.init must be 'torch' or 'keras', got {self.init!r}")
         if self.cell not in CELLS:
             raise ValueError(f"model.cell must be one of {sorted(CELLS)}, got {self.cell!r}")
         if self.pooling not in POOLINGS:
@@ -70,6 +73,27 @@ class RNNClassifier(nn.Module):
         self.embedding_dropout = nn.Dropout(c.embedding_dropout)
         self.dropout = nn.Dropout(c.dropout)
         self.classifier = ClassifierHead(pooled, c.dense_size, c.num_classes, c.dropout)
+        if c.init == "keras":
+            self._keras_init()
+
+    @torch.no_grad()
+    def _keras_init(self) -> None:
+        """Keras' defaults: U(-0.05, 0.05) embeddings, Glorot input weights, orthogonal recurrent weights,
+        zero biases with the LSTM forget gate at 1 (so early gradients flow through long reviews)."""
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
+        self.embedding.weight[0].zero_()
+        H = self.config.hidden_size
+        for rnn in [*self.forward_layers, *self.backward_layers]:
+            for name, p in rnn.named_parameters():
+                if name.startswith("weight_ih"):
+                    nn.init.xavier_uniform_(p)
+                elif name.startswith("weight_hh"):
+                    for k in range(0, p.shape[0], H):  # one orthogonal block per gate
+                        nn.init.orthogonal_(p[k:k + H])
+                elif name.startswith("bias"):
+                    p.zero_()
+                    if self.config.cell == "lstm" and name.startswith("bias_ih"):
+                        p[H:2 * H] = 1.0  # gate order i, f, g, o
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.embedding(ids)

@@ -28,6 +28,8 @@ from sklearn.model_selection import train_test_split
 from senti.config import RunConfig, merge
 from senti.data.datasets import get_spec, load_dataset
 from senti.data.readers import DataError, normalise, read_texts
+from senti.evaluation.insights import confident_errors
+from senti.evaluation.metrics import classification_metrics
 from senti.io import read_json, write_json
 from senti.models.registry import build_model, full_model_config, is_neural, resolve_preset
 from senti.pipeline import SentimentModel, configure_cpu
@@ -142,7 +144,7 @@ def sort_labels(labels: list[str]) -> list[str]:
 
 
 def train(output: str | Path | None = None, *, overwrite: bool = False, progress: bool = True,
-          **overrides: Any) -> Run:
+          report: bool = True, **overrides: Any) -> Run:
     """Train a model; ``overrides`` are config sections (``data={...}, model={...}, train={...}``) or
     flat options (``dataset="imdb", preset="bilstm", epochs=3``), the same as the CLI flags."""
     frames = {k: overrides.pop(k) for k in ("train", "valid", "test") if isinstance(overrides.get(k), pd.DataFrame)}
@@ -152,7 +154,7 @@ def train(output: str | Path | None = None, *, overwrite: bool = False, progress
     run_dir = Path(output) if output is not None else None
     if run_dir is not None:
         _prepare_run_dir(run_dir, overwrite)
-    return _train(cfg, run_dir, resume=False, progress=progress, frames=frames)
+    return _train(cfg, run_dir, resume=False, progress=progress, frames=frames, report=report)
 
 
 def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None) -> Run:
@@ -182,7 +184,7 @@ def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
 
 
 def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
-           frames: dict[str, pd.DataFrame] | None = None) -> Run:
+           frames: dict[str, pd.DataFrame] | None = None, report: bool = True) -> Run:
     t0 = time.perf_counter()
     configure_cpu(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)
@@ -206,7 +208,7 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     train_y = train_df["label"].map(index).to_numpy()
     valid_y = valid_df["label"].map(index).to_numpy()
     if not is_neural(cfg.model):
-        return _train_linear(cfg, run_dir, labels, train_tokens, train_y, valid_df, valid_y, test_df, t0)
+        return _train_linear(cfg, run_dir, labels, train_tokens, train_y, valid_df, valid_y, test_df, t0, report)
     if resume and run_dir is not None:
         vocab = Vocabulary(read_json(run_dir / "vocab.json"))
     else:
@@ -238,17 +240,20 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     model = SentimentModel(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
                            {"training": {**describe_state(state), "preset": cfg.preset,
                                          "dataset": cfg.data.dataset or cfg.data.train}})
-    return _finish(model, state, cfg, run_dir, test_df, t0)
+    return _finish(model, state, cfg, run_dir, test_df, t0, report)
 
 
 def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: Path | None,
-            test_df: pd.DataFrame | None, t0: float) -> Run:
+            test_df: pd.DataFrame | None, t0: float, report: bool = True) -> Run:
     """Test metrics (once, at the end), history, metrics.json and the bundle."""
-    metrics = None
+    metrics, errors = None, []
     if test_df is not None:
         t_eval = time.perf_counter()
-        metrics = model.evaluate(test_df["text"].tolist(), test_df["label"].tolist())
+        texts, truth = test_df["text"].tolist(), test_df["label"].tolist()
+        proba = model.predict_proba(texts)
+        metrics = classification_metrics(truth, list(model.classes_[proba.argmax(1)]), model.labels)
         metrics["eval_seconds"] = time.perf_counter() - t_eval
+        errors = confident_errors(texts, truth, proba, model.labels)
         metrics["train_seconds"] = state.elapsed
         metrics["total_seconds"] = time.perf_counter() - t0
         log.info("test: accuracy %.4f, macro-F1 %.4f on %d examples", metrics["accuracy"], metrics["macro_f1"],
@@ -259,12 +264,17 @@ def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: P
         model.save(run_dir / "model")
         if metrics is not None:
             write_json(run_dir / "metrics.json", metrics)
+            write_json(run_dir / "errors.json", errors)
+        if report:
+            from senti.evaluation.report import write_report
+
+            log.info("report: %s", write_report(run_dir, model))
     return Run(model, state.history, metrics, run_dir, cfg)
 
 
 def _train_linear(cfg: RunConfig, run_dir: Path | None, labels: list[str], train_tokens: list[list[str]],
                   train_y: np.ndarray, valid_df: pd.DataFrame, valid_y: np.ndarray, test_df: pd.DataFrame | None,
-                  t0: float) -> Run:
+                  t0: float, report: bool = True) -> Run:
     """Classical baselines: one fit with scikit-learn, then the same evaluation and bundle as the networks."""
     from sklearn.metrics import f1_score, log_loss
 
@@ -288,7 +298,7 @@ def _train_linear(cfg: RunConfig, run_dir: Path | None, labels: list[str], train
     state.best = state.history[0]["val_accuracy"]
     log.info("%s: %d n-gram features, fitted in %.1fs, val_acc %.4f", cfg.model["kind"], net.config.vocab_size,
              state.elapsed, state.best)
-    return _finish(model, state, cfg, run_dir, test_df, t0)
+    return _finish(model, state, cfg, run_dir, test_df, t0, report)
 
 
 def _write_history(run_dir: Path, state: TrainState) -> None:
@@ -300,7 +310,7 @@ def _write_history(run_dir: Path, state: TrainState) -> None:
         atomic_write(run_dir / "history.csv", lambda tmp: df.to_csv(tmp, index=False))
 
 
-_SECTION_OF = {
+SECTION_OF = {
     **{k: "data" for k in ("dataset", "train_file", "valid", "test", "text_column", "label_column", "data_dir",
                            "valid_fraction", "max_train_samples", "max_test_samples")},
     **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
@@ -328,8 +338,8 @@ def nest(options: dict[str, Any]) -> dict[str, Any]:
             out[key] = merge(out.get(key, {}), value)
         elif key in ("preset", "config"):
             out[key] = value
-        elif key in _SECTION_OF:
-            section = _SECTION_OF[key]
+        elif key in SECTION_OF:
+            section = SECTION_OF[key]
             out.setdefault(section, {})["train" if key == "train_file" else key] = (
                 str(value) if isinstance(value, Path) else value)
         elif key in {"html", "urls", "emails", "mentions", "hashtags", "numbers", "punctuation", "lowercase",

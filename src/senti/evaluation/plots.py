@@ -1,0 +1,155 @@
+"""The report's figures, drawn with matplotlib's Agg backend (no display needed). Each function writes one
+PNG and returns its path; titles and axis labels are fixed strings that the tests check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from senti.io import atomic_write
+
+POS_COLOR, NEG_COLOR, NEUTRAL_COLOR = "#2a9d8f", "#e76f51", "#8d99ae"
+plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False,
+                     "axes.titleweight": "bold", "font.size": 10})
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    # Titles and axis labels go into the PNG's text chunks too, so tools (and tests) can read what it shows.
+    axes = [{"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel()}
+            for ax in fig.axes if ax.get_title() or ax.get_xlabel()]
+    meta = {"Title": " | ".join(a["title"] for a in axes if a["title"]), "Description": json.dumps(axes),
+            "Software": "senti"}
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", bbox_inches="tight", metadata=meta))
+    plt.close(fig)
+    return path
+
+
+def class_colors(labels: Sequence[str]) -> list[str]:
+    def color(label: str) -> str:
+        low = label.lower()
+        if "neg" in low:
+            return NEG_COLOR
+        if "pos" in low:
+            return POS_COLOR
+        return NEUTRAL_COLOR
+
+    return [color(lab) for lab in labels]
+
+
+def learning_curves(history: Sequence[Mapping[str, float]], best_epoch: int, path: Path) -> Path:
+    """Loss and accuracy per epoch, train and validation, with the restored best epoch marked."""
+    epochs = [r["epoch"] for r in history]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key, title in ((axes[0], "loss", "Loss"), (axes[1], "accuracy", "Accuracy")):
+        if all(key in r for r in history):
+            ax.plot(epochs, [r[key] for r in history], "o-", color="#264653", label="train")
+        ax.plot(epochs, [r[f"val_{key}"] for r in history], "o-", color="#e9c46a", label="validation")
+        if best_epoch > 0:
+            ax.axvline(best_epoch, color="#999", ls="--", lw=1, label=f"best epoch ({best_epoch})")
+        ax.set_title(f"{title} per epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.set_xticks(epochs)
+        ax.legend(frameon=False)
+    return _save(fig, path)
+
+
+def confusion_matrix(cm: Sequence[Sequence[int]], labels: Sequence[str], path: Path) -> Path:
+    """Counts and row-normalised rates (recall on the diagonal), side by side."""
+    cm = np.asarray(cm, dtype=float)
+    rates = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    n = len(labels)
+    size = 3.2 + 0.5 * n
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1, size))
+    for ax, data, title, fmt in ((axes[0], cm, "Confusion matrix (counts)", "{:.0f}"),
+                                 (axes[1], rates, "Confusion matrix (row-normalised)", "{:.1%}")):
+        im = ax.imshow(data if title.endswith("normalised)") else rates, cmap="Blues", vmin=0, vmax=1)
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center",
+                        color="white" if rates[i, j] > 0.5 else "black")
+        ax.set_xticks(range(n), labels, rotation=30, ha="right")
+        ax.set_yticks(range(n), labels)
+        ax.set_xlabel("predicted label")
+        ax.set_ylabel("true label")
+        ax.set_title(title)
+        ax.spines[:].set_visible(False)
+    fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04)
+    return _save(fig, path)
+
+
+def per_class_scores(per_class: Mapping[str, Mapping[str, float]], path: Path) -> Path:
+    labels = list(per_class)
+    x = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(labels) + 2), 3.6))
+    for k, (metric, color) in enumerate((("precision", "#264653"), ("recall", "#2a9d8f"), ("f1", "#e9c46a"))):
+        values = [per_class[lab][metric] for lab in labels]
+        bars = ax.bar(x + (k - 1) * 0.26, values, 0.26, label=metric, color=color)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    ax.set_xticks(x, labels)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("score")
+    ax.set_title("Precision, recall and F1 per class")
+    ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    return _save(fig, path)
+
+
+def top_words(words: Mapping[str, Sequence[tuple[str, float]]], path: Path) -> Path:
+    """Horizontal bars of the words that most push the model towards each class."""
+    labels = list(words)
+    fig, axes = plt.subplots(1, len(labels), figsize=(3.4 * len(labels), 4.6), squeeze=False)
+    for ax, lab, color in zip(axes[0], labels, class_colors(labels), strict=True):
+        items = list(words[lab])[::-1]
+        ax.barh([w for w, _ in items], [s for _, s in items], color=color)
+        ax.set_title(f"Top words: {lab}")
+        ax.set_xlabel("score")
+        ax.tick_params(axis="y", labelsize=9)
+    return _save(fig, path)
+
+
+def embedding_map(coords: np.ndarray, words: Sequence[str], scores: np.ndarray, labelled: Sequence[str],
+                  path: Path, method: str = "PCA") -> Path:
+    """2-D projection of word embeddings, coloured by the model's sentiment for each word alone."""
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    sc = ax.scatter(coords[:, 0], coords[:, 1], c=scores, cmap="RdYlGn", vmin=0, vmax=1, s=10, alpha=0.7)
+    index = {w: i for i, w in enumerate(words)}
+    for w in labelled:
+        if w in index:
+            i = index[w]
+            ax.annotate(w, coords[i], fontsize=8, xytext=(3, 3), textcoords="offset points")
+            ax.scatter(*coords[i], s=24, facecolors="none", edgecolors="black", linewidths=0.7)
+    fig.colorbar(sc, ax=ax, label="P(positive) for the word alone")
+    ax.set_title(f"Word embeddings ({method}, {len(words)} most frequent words)")
+    ax.set_xlabel(f"{method} 1")
+    ax.set_ylabel(f"{method} 2")
+    return _save(fig, path)
+
+
+def comparison_bars(rows: Sequence[Mapping[str, float]], path: Path) -> Path:
+    """Accuracy and macro-F1 per model, plus training time, for `senti compare`."""
+    names = [r["model"] for r in rows]
+    y = np.arange(len(names))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.55 * len(names) + 1.8), sharey=True)
+    for k, (metric, color) in enumerate((("accuracy", "#264653"), ("macro_f1", "#2a9d8f"))):
+        bars = axes[0].barh(y + (k - 0.5) * 0.38, [r[metric] for r in rows], 0.38, label=metric, color=color)
+        axes[0].bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
+    lo = min(min(r["accuracy"], r["macro_f1"]) for r in rows)
+    axes[0].set_xlim(max(0.0, lo - 0.1), 1.0)
+    axes[0].set_yticks(y, names)
+    axes[0].set_xlabel("test score")
+    axes[0].set_title("Test accuracy and macro-F1")
+    axes[0].legend(frameon=False, loc="lower right")
+    bars = axes[1].barh(y, [r["train_seconds"] for r in rows], color="#e9c46a")
+    axes[1].bar_label(bars, fmt="%.0f s", fontsize=8, padding=2)
+    axes[1].set_xlabel("seconds")
+    axes[1].set_title("Training time")
+    axes[0].invert_yaxis()
+    return _save(fig, path)

@@ -1,0 +1,171 @@
+"""``report.html``: one self-contained page per run (images embedded, opens offline), with its PNGs beside
+it; and a comparison page for several runs."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from senti.evaluation import plots
+from senti.evaluation.insights import ANCHORS, embedding_projection, top_words
+from senti.io import atomic_write, atomic_write_text, read_json, write_json
+
+FIGURES = {
+    "learning_curves.png": "Learning curves",
+    "confusion_matrix.png": "Confusion matrix",
+    "per_class.png": "Per-class scores",
+    "top_words.png": "Words that drive each class",
+    "embeddings.png": "Word embedding map",
+}
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;background:#fafafa}
+h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}
+.cards{display:flex;gap:1em;flex-wrap:wrap;margin:1.5em 0}
+.card{background:#fff;border-radius:10px;padding:.8em 1.2em;box-shadow:0 1px 3px #0002;min-width:9em}
+.card b{display:block;font-size:1.7em}.card span{color:#666;font-size:.85em}
+section{background:#fff;border-radius:10px;padding:1em 1.4em;margin:1.2em 0;box-shadow:0 1px 3px #0002}
+img{max-width:100%}table{border-collapse:collapse;font-size:.92em}
+td,th{padding:.3em .8em;border-bottom:1px solid #eee;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}
+.err{border-left:4px solid #e76f51;padding:.4em .8em;margin:.6em 0;background:#fff8f6}
+.err small{color:#666}pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
+details summary{cursor:pointer;color:#555}
+"""
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(df: pd.DataFrame, floatfmt: str = "{:.4f}") -> str:
+    return df.to_html(index=False, border=0, float_format=lambda v: floatfmt.format(v), escape=True)
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style></head>"
+            f"<body>{body}<p class='sub'>Made by senti.</p></body></html>")
+
+
+def make_figures(run_dir: Path, model: Any | None = None) -> dict[str, Path]:
+    """Draw every figure the run's files allow; returns {file name: path}."""
+    from senti.pipeline import SentimentModel
+
+    run_dir = Path(run_dir)
+    model = model or SentimentModel.load(run_dir)
+    out: dict[str, Path] = {}
+    hist = read_json(run_dir / "history.json") if (run_dir / "history.json").is_file() else None
+    if hist and hist["epochs"]:
+        out["learning_curves.png"] = plots.learning_curves(hist["epochs"], hist.get("best_epoch", -1),
+                                                           run_dir / "learning_curves.png")
+    metrics = read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else None
+    if metrics:
+        out["confusion_matrix.png"] = plots.confusion_matrix(metrics["confusion_matrix"], metrics["labels"],
+                                                             run_dir / "confusion_matrix.png")
+        out["per_class.png"] = plots.per_class_scores(metrics["per_class"], run_dir / "per_class.png")
+    words = top_words(model)
+    out["top_words.png"] = plots.top_words(words, run_dir / "top_words.png")
+    proj = embedding_projection(model)
+    if proj is not None:
+        labelled = ANCHORS + [w for lab in words for w, _ in words[lab][:4]]
+        out["embeddings.png"] = plots.embedding_map(proj["coords"], proj["words"], proj["scores"], labelled,
+                                                    run_dir / "embeddings.png", proj["method"])
+    return out
+
+
+def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
+    """Write ``RUN_DIR/report.html`` (and its PNGs) from the run's files."""
+    run_dir = Path(run_dir)
+    figures = make_figures(run_dir, model)
+    cfg = read_json(run_dir / "config.json") if (run_dir / "config.json").is_file() else {}
+    metrics = read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else None
+    hist = read_json(run_dir / "history.json") if (run_dir / "history.json").is_file() else {}
+    errors = read_json(run_dir / "errors.json") if (run_dir / "errors.json").is_file() else []
+    data = cfg.get("data", {})
+    source = data.get("dataset") or data.get("train") or "?"
+    parts = [f"<h1>senti report: {html.escape(run_dir.name)}</h1>",
+             f"<p class='sub'>model <b>{html.escape(cfg.get('preset', '?'))}</b> "
+             f"({html.escape(str(cfg.get('model', {}).get('architecture', '?')))}) on "
+             f"<b>{html.escape(str(source))}</b></p>"]
+    cards = []
+    if metrics:
+        cards += [(f"{metrics['accuracy']:.2%}", "test accuracy"), (f"{metrics['macro_f1']:.3f}", "macro-F1"),
+                  (f"{metrics['n']:,}", "test examples")]
+    if hist:
+        cards += [(f"{hist.get('train_seconds', 0):.0f} s", "training time"),
+                  (f"{hist.get('best_epoch', '?')} / {hist.get('epochs_run', '?')}", "best / epochs run")]
+    parts.append("<div class='cards'>" + "".join(f"<div class='card'><b>{v}</b><span>{k}</span></div>"
+                                                  for v, k in cards) + "</div>")
+    if "learning_curves.png" in figures:
+        parts.append(f"<section><h2>{FIGURES['learning_curves.png']}</h2>"
+                     f"{_img(figures['learning_curves.png'], 'learning curves')}</section>")
+    if metrics:
+        per_class = pd.DataFrame([{"class": k, **v} for k, v in metrics["per_class"].items()])
+        parts.append(f"<section><h2>{FIGURES['confusion_matrix.png']}</h2>"
+                     f"{_img(figures['confusion_matrix.png'], 'confusion matrix')}</section>")
+        parts.append(f"<section><h2>{FIGURES['per_class.png']}</h2>{_table(per_class)}"
+                     f"{_img(figures['per_class.png'], 'per-class scores')}</section>")
+    if errors:
+        items = "".join(f"<div class='err'><small>true <b>{html.escape(e['label'])}</b>, predicted "
+                        f"<b>{html.escape(e['predicted'])}</b> with {e['confidence']:.1%}</small>"
+                        f"<div>{html.escape(e['text'])}</div></div>" for e in errors)
+        parts.append(f"<section><h2>Most confidently wrong test examples</h2>{items}</section>")
+    parts.append(f"<section><h2>{FIGURES['top_words.png']}</h2>"
+                 "<p>For a network: its probability for each class given the word alone; for a linear model: the "
+                 f"word's weight.</p>{_img(figures['top_words.png'], 'top words')}</section>")
+    if "embeddings.png" in figures:
+        parts.append(f"<section><h2>{FIGURES['embeddings.png']}</h2>"
+                     f"{_img(figures['embeddings.png'], 'embedding map')}</section>")
+    parts.append("<section><details><summary>Configuration (resolved)</summary><pre>"
+                 f"{html.escape(json.dumps(cfg, indent=2))}</pre></details></section>")
+    path = run_dir / "report.html"
+    atomic_write_text(path, _page(f"senti report: {run_dir.name}", "".join(parts)))
+    return path
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def summarize_run(run_dir: Path) -> dict[str, Any]:
+    """One comparison row from a finished run directory."""
+    cfg, metrics = read_json(run_dir / "config.json"), read_json(run_dir / "metrics.json")
+    size = sum(f.stat().st_size for f in (run_dir / "model").iterdir() if f.is_file())
+    return {"model": cfg.get("preset", run_dir.name), "run": str(run_dir), "accuracy": metrics["accuracy"],
+            "macro_f1": metrics["macro_f1"], "train_seconds": metrics["train_seconds"],
+            "predict_per_s": metrics["n"] / max(metrics["eval_seconds"], 1e-9), "model_mib": size / 2**20,
+            "n_test": metrics["n"]}
+
+
+def write_comparison(run_dirs: Sequence[str | Path], output: str | Path, title: str = "") -> Path:
+    """Comparison table (Markdown, CSV, JSON), bar chart and HTML page for finished runs."""
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    rows = [summarize_run(Path(d)) for d in run_dirs]
+    df = pd.DataFrame(rows).sort_values("accuracy", ascending=False)
+    write_json(output / "comparison.json", {"title": title, "rows": df.to_dict(orient="records")})
+    atomic_write(output / "comparison.csv", lambda tmp: df.to_csv(tmp, index=False))
+    shown = df[["model", "accuracy", "macro_f1", "train_seconds", "predict_per_s", "model_mib"]]
+    md = shown.rename(columns={"train_seconds": "train s", "predict_per_s": "predict texts/s",
+                               "model_mib": "size MiB", "macro_f1": "macro-F1"})
+    atomic_write_text(output / "comparison.md", markdown_table(md))
+    chart = plots.comparison_bars(df.to_dict(orient="records"), output / "comparison.png")
+    body = (f"<h1>senti comparison</h1><p class='sub'>{html.escape(title)}</p>"
+            f"<section>{_table(md)}</section><section>{_img(chart, 'comparison chart')}</section>")
+    path = output / "comparison.html"
+    atomic_write_text(path, _page("senti comparison", body))
+    return path
