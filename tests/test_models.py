@@ -53,3 +53,27 @@ def test_unknown_architecture_and_options_fail_clearly():
 def test_full_config_records_every_default():
     cfg = full_model_config({"architecture": "senti.rnn.v1", "cell": "gru"})
     assert cfg["architecture"] == "senti.rnn.v1" and cfg["hidden_size"] == 128 and cfg["pooling"] == "maxmean"
+
+
+def test_random_forest_walk_matches_scikit_learn():
+    """senti's NumPy tree walk over the exported arrays gives scikit-learn's own probabilities."""
+    import numpy as np
+    from sklearn.ensemble import RandomForestClassifier
+
+    from senti.models.forest import ForestConfig, ForestTextClassifier
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    docs = [list(rng.choice(words, size=8)) for _ in range(200)]
+    y = np.array([int("w1" in d or "w2" in d) + int("w3" in d) for d in docs])
+    clf = ForestTextClassifier(ForestConfig(n_estimators=7, num_classes=3, min_df=1)).fit(docs, y)
+    X = clf.features(docs)
+    ref = RandomForestClassifier(n_estimators=7, random_state=0, n_jobs=-1).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(docs), ref.predict_proba(X), atol=1e-6)
+    again = ForestTextClassifier(ForestConfig(n_estimators=7, num_classes=3, min_df=1))
+    again.load_state_dict(clf.state_dict(), clf.vocabulary_)
+    np.testing.assert_array_equal(again.predict_proba(docs), clf.predict_proba(docs))
+    bad = clf.state_dict()
+    bad["left"][0] = 10**9
+    with pytest.raises(ValueError, match="outside the tree"):
+        again.load_state_dict(bad, clf.vocabulary_)

@@ -15,7 +15,7 @@ EXPECTED = {
     "learning_curves.png": ("Loss per epoch | Accuracy per epoch", "epoch"),
     "confusion_matrix.png": ("Confusion matrix (counts) | Confusion matrix (row-normalised)", "predicted label"),
     "per_class.png": ("Precision, recall and F1 per class", ""),
-    "top_words.png": ("Top words: negative | Top words: positive", "score"),
+    "top_words.png": ("Top words: negative | Top words: positive", "log-odds"),
     "embeddings.png": ("Word embeddings (PCA, ", "PCA 1"),
 }
 

@@ -44,7 +44,8 @@ class _Errors(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
-        except (DataError, BundleError, TrainingError, FileExistsError, ValueError, TypeError, OSError) as e:
+        except (DataError, BundleError, TrainingError, FileExistsError, ValueError, TypeError, OSError,
+                ImportError) as e:
             _fail(str(e))
 
 
@@ -111,6 +112,7 @@ def training_options(f: Any) -> Any:
         click.option("--dropout", type=float),
         click.option("--max-train-samples", type=int, help="Train on a stratified sample of this size."),
         click.option("--max-test-samples", type=int, help="Evaluate on a stratified sample of this size."),
+        click.option("--tensorboard", is_flag=True, default=None, help="Also log to RUN_DIR/tensorboard."),
         click.option("--report/--no-report", default=True, help="Write report.html and its figures [on]."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars or logs."),
     ]):

@@ -71,6 +71,7 @@ class TrainConfig:
     num_threads: int | None = None
     max_minutes: float | None = None
     checkpoint_every: int = 200  # steps between resumable checkpoints
+    tensorboard: bool = False  # also log per-epoch scalars to RUN_DIR/tensorboard (needs tensorboard)
 
 
 @dataclass

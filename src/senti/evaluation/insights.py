@@ -3,12 +3,15 @@ a 2-D map of its word embeddings, and the test examples it gets most confidently
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from senti.models.linear import LinearTextClassifier
 from senti.pipeline import SentimentModel
+
+_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 
 # Words labelled on the embedding map when the vocabulary has them.
 ANCHORS = ["good", "great", "excellent", "wonderful", "best", "love", "bad", "awful", "worst", "boring",
@@ -24,19 +27,15 @@ def positive_column(labels: Sequence[str]) -> int:
 
 
 def word_scores(model: SentimentModel, n_words: int = 5000) -> tuple[list[str], np.ndarray]:
-    """Each of the ``n_words`` most frequent words, and the model's class probabilities for it alone (neural
-    models) or its weight per class (linear models)."""
+    """Each of the ``n_words`` most frequent words, and the model's log-odds for each class given the word
+    alone (neural models) or its weight per class (linear models)."""
     if isinstance(model.net, LinearTextClassifier):
-        net = model.net
-        words = [w for w in net.vocabulary_ if " " not in w]
-        index = {w: i for i, w in enumerate(net.vocabulary_)}
-        cols = [index[w] for w in words]
-        w = net.coef_[:, cols] * (net.ratios_[:, cols] if net.ratios_ is not None else 1.0)  # (K', n)
-        scores = np.vstack([-w[0], w[0]]).T if w.shape[0] == 1 else w.T
-        return words, scores
+        return model.net.word_weights()
     words = model.vocab.itos[2:2 + n_words]
-    proba = model.predict_proba_ids([[i] for i in range(2, 2 + len(words))], batch_size=1024)
-    return words, proba
+    proba = model.predict_proba_ids([[i] for i in range(2, 2 + len(words))], batch_size=1024).astype(np.float64)
+    # Log-odds rather than probabilities: a single strong word saturates P at ~1.0, which ranks nothing.
+    proba = np.clip(proba, 1e-12, 1 - 1e-12)
+    return words, np.log(proba) - np.log1p(-proba)
 
 
 def top_words(model: SentimentModel, k: int = 15, n_words: int = 5000) -> dict[str, list[tuple[str, float]]]:
@@ -71,6 +70,9 @@ def confident_errors(texts: Sequence[str], labels: Sequence[str], proba: np.ndar
     truth = np.asarray([list(classes).index(lab) for lab in labels])
     wrong = np.flatnonzero(pred != truth)
     order = wrong[np.argsort(-proba[wrong, pred[wrong]], kind="stable")][:k]
-    return [{"text": texts[i] if len(texts[i]) <= max_chars else texts[i][:max_chars] + " …",
-             "label": labels[i], "predicted": classes[pred[i]], "confidence": float(proba[i, pred[i]])}
-            for i in order]
+    out = []
+    for i in order:
+        text = _BREAK.sub(" ", texts[i])  # shown as prose: HTML line breaks would only be noise here
+        out.append({"text": text if len(text) <= max_chars else text[:max_chars] + " …", "label": labels[i],
+                    "predicted": classes[pred[i]], "confidence": float(proba[i, pred[i]])})
+    return out

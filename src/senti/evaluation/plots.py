@@ -102,7 +102,7 @@ def per_class_scores(per_class: Mapping[str, Mapping[str, float]], path: Path) -
     return _save(fig, path)
 
 
-def top_words(words: Mapping[str, Sequence[tuple[str, float]]], path: Path) -> Path:
+def top_words(words: Mapping[str, Sequence[tuple[str, float]]], path: Path, xlabel: str = "log-odds") -> Path:
     """Horizontal bars of the words that most push the model towards each class."""
     labels = list(words)
     fig, axes = plt.subplots(1, len(labels), figsize=(3.4 * len(labels), 4.6), squeeze=False)
@@ -110,7 +110,7 @@ def top_words(words: Mapping[str, Sequence[tuple[str, float]]], path: Path) -> P
         items = list(words[lab])[::-1]
         ax.barh([w for w, _ in items], [s for _, s in items], color=color)
         ax.set_title(f"Top words: {lab}")
-        ax.set_xlabel("score")
+        ax.set_xlabel(xlabel)
         ax.tick_params(axis="y", labelsize=9)
     return _save(fig, path)
 

@@ -73,7 +73,9 @@ def make_figures(run_dir: Path, model: Any | None = None) -> dict[str, Path]:
                                                              run_dir / "confusion_matrix.png")
         out["per_class.png"] = plots.per_class_scores(metrics["per_class"], run_dir / "per_class.png")
     words = top_words(model)
-    out["top_words.png"] = plots.top_words(words, run_dir / "top_words.png")
+    xlabel = {"senti.linear.v1": "weight", "senti.forest.v1": "signed importance"}.get(
+        model.model_config.get("architecture"), "log-odds")
+    out["top_words.png"] = plots.top_words(words, run_dir / "top_words.png", xlabel)
     proj = embedding_projection(model)
     if proj is not None:
         labelled = ANCHORS + [w for lab in words for w, _ in words[lab][:4]]
@@ -120,7 +122,7 @@ def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
                         f"<div>{html.escape(e['text'])}</div></div>" for e in errors)
         parts.append(f"<section><h2>Most confidently wrong test examples</h2>{items}</section>")
     parts.append(f"<section><h2>{FIGURES['top_words.png']}</h2>"
-                 "<p>For a network: its probability for each class given the word alone; for a linear model: the "
+                 "<p>For a network: its log-odds for each class given the word alone; for a linear model: the "
                  f"word's weight.</p>{_img(figures['top_words.png'], 'top words')}</section>")
     if "embeddings.png" in figures:
         parts.append(f"<section><h2>{FIGURES['embeddings.png']}</h2>"

@@ -119,6 +119,14 @@ class LinearTextClassifier:
         e = np.exp(scores)
         return (e / e.sum(1, keepdims=True)).astype(np.float32)
 
+    def word_weights(self) -> tuple[list[str], np.ndarray]:
+        """Single words and their weight towards each class (n_words, K)."""
+        index = {w: i for i, w in enumerate(self.vocabulary_)}
+        words = [w for w in self.vocabulary_ if " " not in w]
+        cols = [index[w] for w in words]
+        w = self.coef_[:, cols] * (self.ratios_[:, cols] if self.ratios_ is not None else 1.0)  # (K', n)
+        return words, (np.vstack([-w[0], w[0]]).T if w.shape[0] == 1 else w.T)
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         state = {"idf": self.idf_, "coef": self.coef_, "intercept": self.intercept_}
         if self.ratios_ is not None:

@@ -10,6 +10,7 @@ from typing import Any
 from torch import nn
 
 from senti.models.cnn import CNNClassifier, CNNConfig
+from senti.models.forest import ForestConfig, ForestTextClassifier
 from senti.models.linear import LinearConfig, LinearTextClassifier
 from senti.models.rnn import RNNClassifier, RNNConfig
 
@@ -17,15 +18,18 @@ ARCHITECTURES: dict[str, tuple[type, type]] = {
     "senti.rnn.v1": (RNNClassifier, RNNConfig),
     "senti.cnn.v1": (CNNClassifier, CNNConfig),
     "senti.linear.v1": (LinearTextClassifier, LinearConfig),
+    "senti.forest.v1": (ForestTextClassifier, ForestConfig),
 }
 
-_RNN, _CNN, _LINEAR = "senti.rnn.v1", "senti.cnn.v1", "senti.linear.v1"
+_RNN, _CNN, _LINEAR, _FOREST = "senti.rnn.v1", "senti.cnn.v1", "senti.linear.v1", "senti.forest.v1"
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The default: the best accuracy per minute of CPU training found on IMDB (see bench/results).
+    # The default: the best accuracy per minute of CPU training found on IMDB (see bench/results). PyTorch's
+    # init here: with Keras-style init it peaks an epoch earlier and tested 0.7 pt lower (88.7 vs 89.4 %).
     "default": {
         "model": {"architecture": _RNN, "cell": "gru", "embedding_dim": 128, "hidden_size": 128,
-                  "bidirectional": True, "pooling": "maxmean", "dropout": 0.3, "embedding_dropout": 0.3},
+                  "bidirectional": True, "pooling": "maxmean", "dropout": 0.3, "embedding_dropout": 0.3,
+                  "init": "torch"},
         "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64},
     },
     "lstm": {"model": {"architecture": _RNN, "cell": "lstm", "embedding_dim": 128, "hidden_size": 128,
@@ -49,6 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Classical baselines (scikit-learn), trained and stored like every senti model.
     "tfidf-logreg": {"model": {"architecture": _LINEAR, "kind": "tfidf-logreg", "ngram_range": [1, 2]}},
     "nbsvm": {"model": {"architecture": _LINEAR, "kind": "nbsvm", "ngram_range": [1, 2], "C": 1.0}},
+    "random-forest": {"model": {"architecture": _FOREST, "n_estimators": 100}},
 }
 
 
@@ -60,7 +65,7 @@ def resolve_preset(name: str) -> dict[str, Any]:
 
 
 def is_neural(model_cfg: dict[str, Any]) -> bool:
-    return model_cfg.get("architecture") != _LINEAR
+    return model_cfg.get("architecture") not in (_LINEAR, _FOREST)
 
 
 def build_model(model_cfg: dict[str, Any]) -> nn.Module | LinearTextClassifier:

@@ -228,9 +228,16 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
         write_json(run_dir / "config.json", cfg.to_dict())
         write_json(run_dir / "env.json", environment(cfg.train.seed))
         write_json(run_dir / "vocab.json", vocab.itos)
+    callbacks = [lambda s: _write_history(run_dir, s)] if run_dir else []
+    if cfg.train.tensorboard and run_dir is not None:
+        callbacks.append(_tensorboard_logger(run_dir / "tensorboard"))
+
+    def on_epoch_end(state: TrainState) -> None:
+        for callback in callbacks:
+            callback(state)
+
     trainer = Trainer(net, cfg.train, checkpoint_dir=run_dir / "checkpoints" if run_dir else None,
-                      progress=progress,
-                      on_epoch_end=(lambda s: _write_history(run_dir, s)) if run_dir else None)
+                      progress=progress, on_epoch_end=on_epoch_end)
     if resume and run_dir is not None:
         trainer.load_checkpoint(checkpoint_path(run_dir))
         log.info("resuming %s at epoch %d, step %d", run_dir, trainer.state.epoch + 1, trainer.state.step)
@@ -279,6 +286,8 @@ def _train_linear(cfg: RunConfig, run_dir: Path | None, labels: list[str], train
     from sklearn.metrics import f1_score, log_loss
 
     cfg.model = {**cfg.model, "num_classes": len(labels)}
+    if cfg.model.get("architecture") == "senti.forest.v1":
+        cfg.model.setdefault("seed", cfg.train.seed)
     net = build_model(cfg.model)
     if run_dir is not None:
         write_json(run_dir / "config.json", cfg.to_dict())
@@ -301,6 +310,24 @@ def _train_linear(cfg: RunConfig, run_dir: Path | None, labels: list[str], train
     return _finish(model, state, cfg, run_dir, test_df, t0, report)
 
 
+def _tensorboard_logger(log_dir: Path):
+    """Per-epoch scalars for TensorBoard; an optional extra (pip install tensorboard)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as e:
+        raise ImportError("--tensorboard needs the tensorboard package: pip install tensorboard") from e
+    writer = SummaryWriter(str(log_dir))
+
+    def log_epoch(state: TrainState) -> None:
+        row = state.history[-1]
+        for key, value in row.items():
+            if key != "epoch":
+                writer.add_scalar(key, value, int(row["epoch"]))
+        writer.flush()
+
+    return log_epoch
+
+
 def _write_history(run_dir: Path, state: TrainState) -> None:
     write_json(run_dir / "history.json", {"epochs": state.history, **describe_state(state)})
     if state.history:
@@ -316,7 +343,7 @@ SECTION_OF = {
     **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
     **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",
                             "clip_grad_norm", "seed", "device", "bf16", "num_threads", "max_minutes",
-                            "checkpoint_every")},
+                            "checkpoint_every", "tensorboard")},
     **{k: "model" for k in ("cell", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling",
                             "dense_size", "dropout", "embedding_dropout", "kernel_sizes", "num_filters",
                             "architecture")},
