@@ -26,10 +26,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="default,conv1d,tfidf-logreg,nbsvm")
     ap.add_argument("--output", default=str(ROOT / "runs" / "compare-imdb"))
+    ap.add_argument("--reuse", action="store_true", help="Keep finished runs; only rebuild the table.")
     args = ap.parse_args()
     info = machine_info()
     cmd = [str(Path(sys.executable).parent / "senti"), "compare", "--dataset", "imdb", "--models", args.models,
-           "--output", args.output, "--overwrite", "-q"]
+           "--output", args.output, "-q", *([] if args.reuse else ["--overwrite"])]
     subprocess.run(cmd, check=True)
     table = read_json(Path(args.output) / "comparison.json")
     write_json(ROOT / "bench" / "results" / "compare_imdb.json",

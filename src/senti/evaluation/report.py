@@ -46,8 +46,23 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _table(df: pd.DataFrame, floatfmt: str = "{:.4f}") -> str:
-    return df.to_html(index=False, border=0, float_format=lambda v: floatfmt.format(v), escape=True)
+# Each comparison column at the precision its unit deserves.
+_FORMATS = {"accuracy": "{:.4f}", "macro_f1": "{:.4f}", "macro-F1": "{:.4f}", "train_seconds": "{:.1f}",
+            "train s": "{:.1f}", "predict_per_s": "{:,.0f}", "predict texts/s": "{:,.0f}", "model_mib": "{:.1f}",
+            "size MiB": "{:.1f}"}
+
+
+def _formatted(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            fmt = _FORMATS.get(col, "{:.4f}")
+            out[col] = out[col].map(fmt.format)
+    return out
+
+
+def _table(df: pd.DataFrame) -> str:
+    return _formatted(df).to_html(index=False, border=0, escape=True)
 
 
 def _page(title: str, body: str) -> str:
@@ -135,11 +150,9 @@ def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
 
 
 def markdown_table(df: pd.DataFrame) -> str:
-    def cell(v: Any) -> str:
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
+    df = _formatted(df)
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
