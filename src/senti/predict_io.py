@@ -8,7 +8,6 @@ import io
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
@@ -18,8 +17,8 @@ from senti.io import atomic_write
 from senti.pipeline import SentimentModel
 
 
-def iter_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """Chunks of the input with a ``text`` column (and the original columns kept for CSV/JSONL)."""
+def iter_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
+    """Chunks of the input (all original columns kept) with their texts."""
     if path == "-":
         yield from _line_chunks(sys.stdin, chunk_size)
         return
@@ -42,27 +41,29 @@ def iter_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[pd.Dat
         raise DataError(f"{path}: not valid UTF-8 at byte {e.start}") from e
 
 
-def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
     buf: list[str] = []
     for line in f:
         buf.append(line.rstrip("\r\n"))
         if len(buf) == chunk_size:
-            yield pd.DataFrame({"text": buf})
+            yield pd.DataFrame({"text": buf}), buf
             buf = []
     if buf:
-        yield pd.DataFrame({"text": buf})
+        yield pd.DataFrame({"text": buf}), buf
 
 
-def _with_text(chunk: pd.DataFrame, text_column: str, path: str) -> pd.DataFrame:
+def _with_text(chunk: pd.DataFrame, text_column: str, path: str) -> tuple[pd.DataFrame, list[str]]:
     if text_column not in chunk.columns:
         raise DataError(f"{path}: no text column {text_column!r}; columns present: {list(chunk.columns)} "
                         "(choose one with --text-column)")
-    texts = chunk[text_column].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
-    return chunk.assign(**{text_column: texts}) if text_column == "text" else chunk.assign(text=texts)
+    # A missing cell (JSON null) is scored as an empty text, so the output keeps one row per input row.
+    texts = ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in chunk[text_column]]
+    return chunk, texts
 
 
-def score_frame(model: SentimentModel, chunk: pd.DataFrame, batch_size: int = 256) -> pd.DataFrame:
-    proba = model.predict_proba(chunk["text"].tolist(), batch_size)
+def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], batch_size: int = 256
+                ) -> pd.DataFrame:
+    proba = model.predict_proba(texts, batch_size)
     out = chunk.copy()
     out["pred_label"] = model.classes_[proba.argmax(1)]
     out["pred_confidence"] = proba.max(1).round(6)
@@ -93,8 +94,8 @@ def score_file(model: SentimentModel, src: str, dst: str | None, text_column: st
 def _write_stream(model: SentimentModel, src: str, f: TextIO, fmt: str, text_column: str, chunk_size: int,
                   batch_size: int) -> int:
     n, first = 0, True
-    for chunk in iter_chunks(src, text_column, chunk_size):
-        scored = score_frame(model, chunk, batch_size)
+    for chunk, texts in iter_chunks(src, text_column, chunk_size):
+        scored = score_frame(model, chunk, texts, batch_size)
         if fmt == "jsonl":
             buf = io.StringIO()
             for rec in scored.to_dict(orient="records"):
@@ -108,7 +109,3 @@ def _write_stream(model: SentimentModel, src: str, f: TextIO, fmt: str, text_col
         n += len(scored)
     return n
 
-
-def default_output_name(src: str) -> str:
-    p = Path(src)
-    return str(p.with_name(p.name.split(".")[0] + ".predictions.csv"))

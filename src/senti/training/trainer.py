@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -134,8 +135,10 @@ class Trainer:
         while s.epoch < cfg.epochs and not s.stopped_early:
             batches = bucket_batches(lengths, cfg.batch_size, seed=cfg.seed * 1_000_003 + s.epoch)
             self.net.train()
+            # Redirected to a file or CI log, a bar that redraws ten times a second is noise: update every 30 s.
             bar = tqdm(total=len(batches), initial=s.step, desc=f"epoch {s.epoch + 1}/{cfg.epochs}",
-                       disable=not self.progress, leave=True, dynamic_ncols=True, unit="batch")
+                       disable=not self.progress, leave=True, dynamic_ncols=True, unit="batch",
+                       mininterval=0.1 if sys.stderr.isatty() else 30.0)
             epoch_start = time.perf_counter()
             seen_at_start = s.running["seen"]
             try:
