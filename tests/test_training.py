@@ -172,3 +172,18 @@ def test_tensorboard_logging_or_a_clear_message(tmp_path):
     senti.train(tmp_path / "r", **kw)
     events = list((tmp_path / "r" / "tensorboard").glob("events.out.tfevents.*"))
     assert len(events) == 1 and events[0].stat().st_size > 100
+
+
+def test_toml_config_and_flags_are_two_views_of_one_config(tmp_path):
+    synthetic_reviews(200).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "run.toml").write_text(
+        f'preset = "gru"\n[data]\ntrain = "{tmp_path / "d.csv"}"\n[train]\nepochs = 3\nlr = 0.01\n'
+        "[model]\nhidden_size = 8\n[vocab]\nmin_count = 1\n")
+    run = senti.train(tmp_path / "r", config=str(tmp_path / "run.toml"), epochs=1, progress=False, report=False)
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["preset"] == "gru" and saved["train"]["epochs"] == 1 and saved["train"]["lr"] == 0.01
+    assert saved["model"]["hidden_size"] == 8 and saved["model"]["cell"] == "gru"  # preset fills the rest
+    assert len(run.history) == 1
+    (tmp_path / "bad.toml").write_text("[train]\nepoch = 3\n")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['epoch'\] in \[train\]"):
+        senti.train(None, config=str(tmp_path / "bad.toml"), train=tmp_path / "d.csv")
