@@ -187,3 +187,31 @@ def test_toml_config_and_flags_are_two_views_of_one_config(tmp_path):
     (tmp_path / "bad.toml").write_text("[train]\nepoch = 3\n")
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['epoch'\] in \[train\]"):
         senti.train(None, config=str(tmp_path / "bad.toml"), train=tmp_path / "d.csv")
+
+
+def test_grouped_validation_split_keeps_each_group_on_one_side(tmp_path):
+    from senti.config import DataConfig, RunConfig
+    from senti.training.run import load_splits
+
+    df = synthetic_reviews(400, seed=11)
+    df["product"] = [f"p{i % 37}" for i in range(len(df))]
+    df.to_csv(tmp_path / "d.csv", index=False)
+    cfg = RunConfig(data=DataConfig(train=str(tmp_path / "d.csv"), group_column="product"))
+    train, valid, _ = load_splits(cfg)
+    assert not set(train["group"]) & set(valid["group"])
+    assert len(valid) + len(train) == 400 and 0.05 < len(valid) / 400 < 0.2
+    assert set(valid["label"]) == {"negative", "positive"}
+    with pytest.raises(DataError, match="no group column 'movie'"):
+        load_splits(RunConfig(data=DataConfig(train=str(tmp_path / "d.csv"), group_column="movie")))
+
+
+@needs_data
+def test_imdb_grouped_by_movie(tmp_path):
+    from senti.config import DataConfig, RunConfig
+    from senti.training.run import load_splits
+
+    cfg = RunConfig(data=DataConfig(dataset="imdb", data_dir=str(DATA_DIR), group_column="group",
+                                    max_train_samples=3000))
+    train, valid, test = load_splits(cfg)
+    assert not set(train["group"]) & set(valid["group"])
+    assert len(test) == 25_000

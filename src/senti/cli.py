@@ -85,6 +85,8 @@ def training_options(f: Any) -> Any:
         click.option("--text-column", help="Column holding the text [text]."),
         click.option("--label-column", help="Column holding the label [label]."),
         click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR]."),
+        click.option("--group-column", help="Keep each group (movie, product) on one side of the validation split; "
+                     "'group' for a named dataset's own grouping (IMDB: movie)."),
         click.option("--epochs", type=int),
         click.option("--batch-size", type=int),
         click.option("--lr", type=float, help="Learning rate."),

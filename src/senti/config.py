@@ -25,6 +25,10 @@ class DataConfig:
     label_column: str = "label"
     data_dir: str | None = None
     valid_fraction: float = 0.1
+    # Keep all texts of a group (a movie, a product) on one side of the validation split, so validation
+    # measures generalisation to unseen items as the test split does. "group" uses a named dataset's own
+    # grouping (IMDB: the movie); for files, name a column.
+    group_column: str | None = None
     max_train_samples: int | None = None
     max_test_samples: int | None = None
 

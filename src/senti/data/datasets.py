@@ -30,8 +30,8 @@ class DatasetSpec:
     description: str
     label_names: dict[str, str] = field(default_factory=dict)
     dedupe: bool = False
-    exclude: tuple[tuple[str, str], ...] = ()
     labelled: bool = True
+    group: str | None = None  # a source column naming what each text is about (IMDB: the movie's page)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -39,7 +39,7 @@ DATASETS: dict[str, DatasetSpec] = {
     for s in [
         DatasetSpec("imdb", "imdb", {"train": "train.csv.gz", "test": "test.csv.gz"},
                     "IMDB movie reviews (Maas et al. 2011), 25k/25k, neg/pos",
-                    {"neg": "negative", "pos": "positive"}),
+                    {"neg": "negative", "pos": "positive"}, group="url"),
         DatasetSpec("imdb_unsup", "imdb", {"train": "unsup.csv.gz"},
                     "IMDB unlabelled reviews, 50k", labelled=False),
         DatasetSpec("uci_sentences", "uci_sentiment_sentences", {"all": "sentences.csv.gz"},
@@ -129,6 +129,8 @@ def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = 
 def _read(path: Path, spec: DatasetSpec) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     out = normalise(df[["text", "label"]] if spec.labelled else df[["text"]], str(path))
+    if spec.group and spec.group in df.columns:
+        out["group"] = df[spec.group].to_numpy()
     if spec.label_names:
         out["label"] = out["label"].map(lambda v: spec.label_names.get(v, v))
     if spec.dedupe:

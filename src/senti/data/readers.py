@@ -80,8 +80,9 @@ def _natural_key(p: Path) -> tuple:
 
 
 def read_texts(path: str | Path, text_column: str = "text", label_column: str | None = "label",
-               fmt: str | None = None) -> pd.DataFrame:
-    """Read a labelled (or, with ``label_column=None``, unlabelled) dataset into ``text``/``label`` columns."""
+               fmt: str | None = None, group_column: str | None = None) -> pd.DataFrame:
+    """Read a labelled (or, with ``label_column=None``, unlabelled) dataset into ``text``/``label`` columns,
+    plus ``group`` (e.g. the product or movie a review is about) when ``group_column`` is given."""
     df = read_frame(path, fmt)
     if detect_format(path) == "folder":
         text_column, label_column = "text", "label" if label_column else None
@@ -94,6 +95,10 @@ def read_texts(path: str | Path, text_column: str = "text", label_column: str | 
             raise DataError(f"{path}: no label column {label_column!r}; columns present: {list(df.columns)} "
                             f"(choose one with --label-column)")
         out["label"] = df[label_column]
+    if group_column:
+        if group_column not in df.columns:
+            raise DataError(f"{path}: no group column {group_column!r}; columns present: {list(df.columns)}")
+        out["group"] = df[group_column].astype(str)
     return normalise(out, str(path))
 
 

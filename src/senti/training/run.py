@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
 
-from senti.config import RunConfig, merge
+from senti.config import DataConfig, RunConfig, merge
 from senti.data.datasets import get_spec, load_dataset
 from senti.data.readers import DataError, normalise, read_texts
 from senti.evaluation.insights import confident_errors
@@ -109,7 +109,7 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
     elif "train" in frames:
         train, test = frames["train"], frames.get("test")
     elif d.train:
-        train = read_texts(d.train, d.text_column, d.label_column)
+        train = read_texts(d.train, d.text_column, d.label_column, group_column=d.group_column)
         test = read_texts(d.test, d.text_column, d.label_column) if d.test else None
     else:
         raise DataError("nothing to train on: give --dataset NAME or --train FILE")
@@ -121,6 +121,8 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
         valid = frames["valid"]
     elif d.valid:
         valid = read_texts(d.valid, d.text_column, d.label_column)
+    elif d.group_column:
+        train, valid = _grouped_split(train, d, cfg.train.seed)
     else:
         counts = train["label"].value_counts()
         stratify = train["label"] if counts.min() >= 2 else None
@@ -129,6 +131,19 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
             raise DataError(f"only {len(train)} training example(s): too few to carve out a validation split")
         train, valid = train_test_split(train, test_size=n_valid, random_state=cfg.train.seed, stratify=stratify)
     return train.reset_index(drop=True), valid.reset_index(drop=True), test
+
+
+def _grouped_split(train: pd.DataFrame, d: DataConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validation split with whole groups on one side, stratified by label as far as groups allow."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if "group" not in train.columns:
+        raise DataError(f"--group-column {d.group_column!r}: this dataset has no grouping; for your own file name a "
+                        "column that says what each text is about")
+    n_splits = max(2, round(1 / d.valid_fraction))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    train_idx, valid_idx = next(folds.split(train, train["label"], groups=train["group"]))
+    return train.iloc[train_idx], train.iloc[valid_idx]
 
 
 def _stratified_sample(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -339,7 +354,7 @@ def _write_history(run_dir: Path, state: TrainState) -> None:
 
 SECTION_OF = {
     **{k: "data" for k in ("dataset", "train_file", "valid", "test", "text_column", "label_column", "data_dir",
-                           "valid_fraction", "max_train_samples", "max_test_samples")},
+                           "valid_fraction", "group_column", "max_train_samples", "max_test_samples")},
     **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
     **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",
                             "clip_grad_norm", "seed", "device", "bf16", "num_threads", "max_minutes",
