@@ -68,8 +68,8 @@ def is_neural(model_cfg: dict[str, Any]) -> bool:
     return model_cfg.get("architecture") not in (_LINEAR, _FOREST)
 
 
-def build_model(model_cfg: dict[str, Any]) -> nn.Module | LinearTextClassifier:
-    """Instantiate a network from a config dict with an ``architecture`` key (no code is ever loaded)."""
+def _resolve(model_cfg: dict[str, Any]) -> tuple[str, type, Any]:
+    """(architecture name, module class, validated config dataclass) for a config dict."""
     cfg = dict(model_cfg)
     arch = cfg.pop("architecture", None)
     if arch not in ARCHITECTURES:
@@ -79,10 +79,16 @@ def build_model(model_cfg: dict[str, Any]) -> nn.Module | LinearTextClassifier:
     unknown = set(cfg) - names
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)} for {arch}; known: {sorted(names)}")
-    return module_cls(config_cls(**cfg))
+    return arch, module_cls, config_cls(**cfg)
+
+
+def build_model(model_cfg: dict[str, Any]) -> nn.Module | LinearTextClassifier:
+    """Instantiate a network from a config dict with an ``architecture`` key (no code is ever loaded)."""
+    _, module_cls, config = _resolve(model_cfg)
+    return module_cls(config)
 
 
 def full_model_config(model_cfg: dict[str, Any]) -> dict[str, Any]:
-    """The model config with every default filled in, as recorded in a run and a bundle."""
-    net = build_model(model_cfg)
-    return {"architecture": model_cfg["architecture"], **dataclasses.asdict(net.config)}
+    """The model config with every default filled in, as recorded in a run and a bundle (nothing is built)."""
+    arch, _, config = _resolve(model_cfg)
+    return {"architecture": arch, **dataclasses.asdict(config)}

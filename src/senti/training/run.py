@@ -30,7 +30,7 @@ from senti.data.datasets import get_spec, load_dataset
 from senti.data.readers import DataError, normalise, read_texts
 from senti.evaluation.insights import confident_errors
 from senti.evaluation.metrics import classification_metrics
-from senti.io import read_json, write_json
+from senti.io import atomic_write, read_json, write_json
 from senti.models.registry import build_model, full_model_config, is_neural, resolve_preset
 from senti.pipeline import SentimentModel, configure_cpu
 from senti.text import Cleaner, Vocabulary, tokenize
@@ -346,8 +346,6 @@ def _tensorboard_logger(log_dir: Path):
 def _write_history(run_dir: Path, state: TrainState) -> None:
     write_json(run_dir / "history.json", {"epochs": state.history, **describe_state(state)})
     if state.history:
-        from senti.io import atomic_write
-
         df = pd.DataFrame(state.history)
         atomic_write(run_dir / "history.csv", lambda tmp: df.to_csv(tmp, index=False))
 

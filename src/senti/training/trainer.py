@@ -86,6 +86,8 @@ class Trainer:
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
         self.on_epoch_end = on_epoch_end
+        if config.monitor not in ("val_accuracy", "val_loss", "val_macro_f1"):
+            raise ValueError(f"train.monitor must be val_accuracy, val_loss or val_macro_f1, got {config.monitor!r}")
         self.device = resolve_device(config.device)
         self.net.to(self.device)
         self.optimizer = make_optimizer(self.net.parameters(), config)
@@ -230,8 +232,6 @@ class Trainer:
 
     def _early_stopping(self, row: dict[str, float]) -> None:
         cfg, s = self.config, self.state
-        if cfg.monitor not in row:
-            raise ValueError(f"train.monitor must be val_accuracy, val_loss or val_macro_f1, got {cfg.monitor!r}")
         value = row[cfg.monitor]
         sign = -1.0 if cfg.monitor == "val_loss" else 1.0
         if s.best is None or sign * value > sign * s.best + 1e-6:
