@@ -45,7 +45,7 @@ def test_missing_column_lists_the_columns_present(tmp_path, frame):
 def test_empty_labels_are_an_error_not_a_class(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("text,label\ngood,pos\nbad,\n")
-    with pytest.raises(DataError, match="1 row.*empty label.*row 1"):
+    with pytest.raises(DataError, match="1 row.*empty label.*row 2"):
         read_texts(path)
 
 

@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from senti.io import read_json, replace_dir, sha256_file, write_json
+from senti.io import TMP_SUFFIX, atomic_write, read_json, replace_dir, sha256_file, write_json
 
 FORMAT = "senti-model"
 FORMAT_VERSION = 1
@@ -37,9 +37,10 @@ def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
     """Write a bundle atomically (a temp folder renamed into place)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX))
     try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, tmp / WEIGHTS)
+        tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+        atomic_write(tmp / WEIGHTS, lambda p: save_file(tensors, p))  # fsynced, like every other file
         write_json(tmp / VOCAB, vocab)
         files = {name: sha256_file(tmp / name) for name in (WEIGHTS, VOCAB)}
         write_json(tmp / MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,

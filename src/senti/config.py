@@ -31,6 +31,9 @@ class DataConfig:
     group_column: str | None = None
     max_train_samples: int | None = None
     max_test_samples: int | None = None
+    encoding: str = "utf-8"  # of the data files; UTF-8 also reads through a byte-order mark
+    encoding_errors: str = "strict"  # strict: fail naming the byte and row | replace: U+FFFD, counted
+    empty: str = "skip"  # rows with an empty text: skip (counted in the log and data.json) | error
 
 
 @dataclass

@@ -12,22 +12,48 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+TMP_SUFFIX = ".tmp"  # every temp file and folder senti writes is ".<name>.<random>.tmp"
+
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` and then move the finished file onto ``path``."""
+    """Call ``write(tmp_path)`` and then move the finished, fsynced file onto ``path``.
+
+    A crash at any moment (SIGKILL, power loss) leaves either the old file or the new one, never a mix; a
+    failed write (disk full) leaves the old file untouched and raises an ``OSError`` that names ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     os.close(fd)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+            os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
         os.replace(tmp, path)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}") from e
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    atomic_write(path, write)
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete the temp files and folders that a killed process left behind in ``folder``."""
+    stale = list(Path(folder).glob(f".*{TMP_SUFFIX}"))
+    for p in stale:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return stale
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -49,7 +75,7 @@ def read_json(path: str | Path) -> Any:
 
 def replace_dir(src: Path, dst: Path) -> None:
     """Move a finished folder ``src`` onto ``dst``, replacing an older one, never leaving ``dst`` half-written."""
-    old = dst.with_name(f".{dst.name}.old")
+    old = dst.with_name(f".{dst.name}.old{TMP_SUFFIX}")
     if old.exists():
         shutil.rmtree(old)
     if dst.exists():

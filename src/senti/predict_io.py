@@ -8,37 +8,53 @@ import io
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
 
-from senti.data.readers import DataError, detect_format
+from senti.data.readers import DataError, codec, csv_options, decode_error_message, detect_format, open_text
 from senti.io import atomic_write
 from senti.pipeline import SentimentModel
 
 
-def iter_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
+def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "utf-8", errors: str = "strict"
+                ) -> Iterator[tuple[pd.DataFrame, list[str]]]:
     """Chunks of the input (all original columns kept) with their texts."""
+    enc = codec(encoding, errors)
     if path == "-":
-        yield from _line_chunks(sys.stdin, chunk_size)
+        raw = getattr(sys.stdin, "buffer", None)  # a test or notebook may have replaced stdin with a text stream
+        stdin = io.TextIOWrapper(raw, encoding=enc, errors=errors) if raw else sys.stdin
+        try:
+            yield from _line_chunks(stdin, chunk_size)
+        except UnicodeDecodeError as e:
+            raise DataError(f"stdin: not valid {encoding} ({e.reason}); name the encoding with --encoding, "
+                            "or pass --errors replace") from e
         return
     fmt = detect_format(path)
+    if fmt not in ("csv", "tsv", "jsonl", "txt"):
+        raise DataError(f"{path}: predict reads CSV, TSV, JSONL or text files, not {fmt}")
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
     try:
         if fmt in ("csv", "tsv"):
-            reader = pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str, keep_default_na=False,
-                                 chunksize=chunk_size, encoding="utf-8")
+            reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, encoding=enc,
+                                 encoding_errors=errors, **csv_options(path, fmt, enc, errors))
             for chunk in reader:
                 yield _with_text(chunk, text_column, path)
         elif fmt == "jsonl":
-            for chunk in pd.read_json(path, lines=True, chunksize=chunk_size, dtype=False):
+            for chunk in pd.read_json(path, lines=True, chunksize=chunk_size, dtype=False, encoding=enc,
+                                      encoding_errors=errors):
                 yield _with_text(chunk, text_column, path)
-        elif fmt == "txt":
-            with open(path, encoding="utf-8") as f:
-                yield from _line_chunks(f, chunk_size)
         else:
-            raise DataError(f"{path}: predict reads CSV, TSV, JSONL or text files, not {fmt}")
+            with open_text(path, enc, errors) as f:
+                yield from _line_chunks(f, chunk_size)
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not valid UTF-8 at byte {e.start}") from e
+        raise DataError(decode_error_message(path, fmt, enc, e)) from e
+    except pd.errors.EmptyDataError as e:
+        raise DataError(f"{path}: the file is empty (no header row)") from e
+    except FileNotFoundError as e:
+        raise DataError(f"{path}: no such file") from e
 
 
 def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
@@ -73,10 +89,12 @@ def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], ba
 
 
 def score_file(model: SentimentModel, src: str, dst: str | None, text_column: str = "text",
-               chunk_size: int = 10_000, batch_size: int = 256) -> int:
+               chunk_size: int = 10_000, batch_size: int = 256, encoding: str = "utf-8",
+               errors: str = "strict") -> int:
     """Score ``src`` into ``dst`` (CSV/TSV/JSONL by extension; JSONL on stdout when ``dst`` is None)."""
     if dst is None:
-        return _write_stream(model, src, sys.stdout, "jsonl", text_column, chunk_size, batch_size)
+        return _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, errors), sys.stdout, "jsonl",
+                             batch_size)
     out_fmt = detect_format(dst)
     if out_fmt not in ("csv", "tsv", "jsonl"):
         raise DataError(f"{dst}: predictions are written as .csv, .tsv or .jsonl")
@@ -85,16 +103,17 @@ def score_file(model: SentimentModel, src: str, dst: str | None, text_column: st
     def write(tmp: str) -> None:
         nonlocal n
         with open(tmp, "w", encoding="utf-8", newline="") as f:
-            n = _write_stream(model, src, f, out_fmt, text_column, chunk_size, batch_size)
+            n = _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, errors), f, out_fmt,
+                              batch_size)
 
     atomic_write(dst, write)
     return n
 
 
-def _write_stream(model: SentimentModel, src: str, f: TextIO, fmt: str, text_column: str, chunk_size: int,
+def _write_stream(model: SentimentModel, chunks: Iterator[tuple[pd.DataFrame, list[str]]], f: TextIO, fmt: str,
                   batch_size: int) -> int:
     n, first = 0, True
-    for chunk, texts in iter_chunks(src, text_column, chunk_size):
+    for chunk, texts in chunks:
         scored = score_frame(model, chunk, texts, batch_size)
         if fmt == "jsonl":
             buf = io.StringIO()

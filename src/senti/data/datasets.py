@@ -128,9 +128,11 @@ def load_dataset(name: str, split: str = "train", data_dir: str | Path | None = 
 
 def _read(path: Path, spec: DatasetSpec) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    out = normalise(df[["text", "label"]] if spec.labelled else df[["text"]], str(path))
+    columns = ["text", "label"] if spec.labelled else ["text"]
     if spec.group and spec.group in df.columns:
-        out["group"] = df[spec.group].to_numpy()
+        columns.append(spec.group)
+    # The group travels through normalise, which may skip rows with an empty text.
+    out = normalise(df[columns], str(path)).rename(columns={spec.group: "group"} if spec.group else {})
     if spec.label_names:
         out["label"] = out["label"].map(lambda v: spec.label_names.get(v, v))
     if spec.dedupe:

@@ -1,17 +1,37 @@
 """Read labelled or unlabelled texts from the file formats users have: CSV, TSV, JSONL, Parquet, or a
 folder laid out like aclImdb (``<label>/*.txt``). Every reader returns a DataFrame with ``text`` and, when
-labelled, ``label`` columns (labels as strings)."""
+labelled, ``label`` columns (labels as strings).
+
+Scraped files are messy, so every way a file can be wrong ends in a :class:`DataError` that names the file,
+the row and what to do, and nothing is dropped without a count: undecodable bytes are located (byte, line,
+row) or replaced on request (``errors="replace"``), empty texts are skipped with a warning or refused
+(``empty="error"``), and labels that mix numbers and words are refused. Rows are numbered from 1, the first
+row after the header.
+"""
 
 from __future__ import annotations
 
+import bz2
+import codecs
+import csv
+import gzip
+import io
 import json
+import logging
+import lzma
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
+
+log = logging.getLogger("senti")
 
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
                   ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".txt": "txt"}
 COMPRESSIONS = {".gz", ".bz2", ".xz", ".zip", ".zst"}
+ENCODING_ERRORS = ("strict", "replace")
+EMPTY_POLICIES = ("skip", "error")
 
 
 class DataError(ValueError):
@@ -31,44 +51,151 @@ def detect_format(path: str | Path) -> str:
                     f"{sorted(TABLE_SUFFIXES)} (optionally compressed) or a folder of <label>/*.txt")
 
 
-def read_frame(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
+def codec(encoding: str, errors: str = "strict") -> str:
+    """The Python codec for a user's ``--encoding``; UTF-8 reads through a byte-order mark (Excel writes one)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; try utf-8, cp1252 or latin-1") from None
+    if errors not in ENCODING_ERRORS:
+        raise DataError(f"errors must be one of {ENCODING_ERRORS}, got {errors!r}")
+    return "utf-8-sig" if name == "utf-8" else name
+
+
+def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8",
+               errors: str = "strict") -> pd.DataFrame:
     """Read a whole table as strings (no NaN guessing: 'NA' stays a word, empty stays empty)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     fmt = fmt or detect_format(path)
+    if fmt == "folder":
+        return read_folder(path, encoding=encoding, errors=errors)
+    enc = codec(encoding, errors)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
     try:
         if fmt in ("csv", "tsv"):
-            return pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str, keep_default_na=False,
-                               encoding="utf-8")
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, encoding_errors=errors,
+                               **csv_options(path, fmt, enc, errors))
         if fmt == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
+            return pd.read_json(path, lines=True, dtype=False, encoding=enc, encoding_errors=errors)
         if fmt == "json":
-            return pd.read_json(path, dtype=False)
+            return pd.read_json(path, dtype=False, encoding=enc, encoding_errors=errors)
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "txt":
-            with open(path, encoding="utf-8") as f:
-                return pd.DataFrame({"text": [line.rstrip("\n") for line in f]})
+            with open_text(path, enc, errors) as f:
+                return pd.DataFrame({"text": [line.rstrip("\r\n") for line in f]})
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not valid UTF-8 at byte {e.start}: {e.reason}") from e
+        raise DataError(decode_error_message(path, fmt, enc, e)) from e
+    except pd.errors.EmptyDataError as e:
+        raise DataError(f"{path}: the file is empty (no header row)") from e
     except (ValueError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: could not be read as {fmt}: {e}") from e
-    if fmt == "folder":
-        return read_folder(path)
+        raise DataError(f"{path}: could not be read as {fmt}: {_one_line(e)}") from e
     raise DataError(f"unknown format {fmt!r}")
 
 
-def read_folder(path: str | Path, skip: tuple[str, ...] = ("unsup",)) -> pd.DataFrame:
+def csv_options(path: str | Path, fmt: str, enc: str, errors: str) -> dict[str, object]:
+    """``pandas.read_csv`` separator and quoting for a CSV or TSV file."""
+    if fmt == "csv":
+        return {"sep": ","}
+    return {"sep": "\t", "quoting": tsv_quoting(path, enc, errors)}
+
+
+def tsv_quoting(path: str | Path, enc: str, errors: str = "strict") -> int:
+    """CSV-style quoting when every quote in the file is well formed (what pandas and Excel write), else none.
+
+    Corpus TSVs carry quotes as text (``"Wow" is all I can say<TAB>pos``); read with quoting, one stray quote
+    would swallow the following rows into a single text and shift every label after it."""
+    with open_text(path, enc, errors) as f:
+        try:
+            for _ in csv.reader(f, delimiter="\t", strict=True):
+                pass
+        except csv.Error:
+            log.info("%s: quotes that do not enclose whole fields; reading quotes as text", path)
+            return csv.QUOTE_NONE
+    return csv.QUOTE_MINIMAL
+
+
+def open_binary(path: str | Path) -> IO[bytes]:
+    """Open a possibly compressed file for reading its decompressed bytes."""
+    suffix = Path(path).suffix.lower()
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
+    return opener(path, "rb")
+
+
+def open_text(path: str | Path, enc: str, errors: str = "strict") -> IO[str]:
+    return io.TextIOWrapper(open_binary(path), encoding=enc, errors=errors, newline="")
+
+
+def decode_error_message(path: str | Path, fmt: str, enc: str, error: UnicodeDecodeError) -> str:
+    """One line that says where the first undecodable byte is and how to read the file anyway."""
+    where = locate_undecodable(path, fmt, enc)
+    at = f"byte {where[0]} (line {where[1]}, row {where[2]})" if where else f"byte {error.start}"
+    return (f"{path}: not valid {_display(enc)} at {at}: {error.reason}; re-save it as UTF-8, "
+            "name its encoding with --encoding (e.g. cp1252), or pass --errors replace")
+
+
+def _display(enc: str) -> str:
+    return "UTF-8" if enc == "utf-8-sig" else enc
+
+
+def locate_undecodable(path: str | Path, fmt: str, enc: str) -> tuple[int, int, int] | None:
+    """(byte offset, line, row) of the first byte that does not decode, streaming the file.
+
+    Rows count records after the header, so a quoted newline inside a text does not shift them."""
+    found: dict[str, int] = {}
+    lines = _lines_until_undecodable(path, enc, found)
+    try:
+        if fmt in ("csv", "tsv"):
+            records = sum(1 for _ in csv.reader(lines, delimiter="," if fmt == "csv" else "\t"))
+            row = records - 1  # the header is record 0
+        else:
+            row = sum(1 for _ in lines)
+    except csv.Error:
+        return None
+    if "byte" not in found:
+        return None
+    return found["byte"], found["line"], row
+
+
+def _lines_until_undecodable(path: str | Path, enc: str, found: dict[str, int]) -> Iterator[str]:
+    """Decoded lines up to and including the one with the first bad byte (cut there, plus a marker)."""
+    decoder = codecs.getincrementaldecoder(enc)("strict")
+    offset, line, tail = 0, 0, ""
+    with open_binary(path) as f:
+        while block := f.read(1 << 16):
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as e:
+                found["byte"] = offset - pending + e.start
+                parts = (tail + e.object[:e.start].decode(enc, "replace")).split("\n")
+                found["line"] = line + len(parts)
+                yield from (p + "\n" for p in parts[:-1])
+                yield parts[-1] + "\ufffd"  # the bad byte, so the row holding it is counted even if it starts there
+                return
+            offset += len(block)
+            parts = (tail + text).split("\n")
+            tail = parts.pop()
+            line += len(parts)
+            yield from (p + "\n" for p in parts)
+
+
+def read_folder(path: str | Path, skip: tuple[str, ...] = ("unsup",), encoding: str = "utf-8",
+                errors: str = "strict") -> pd.DataFrame:
     """Read ``path/<label>/*.txt`` (the aclImdb layout); the sub-folder name is the label."""
     path = Path(path)
+    enc = codec(encoding, errors)
     rows = []
     for label_dir in sorted(p for p in path.iterdir() if p.is_dir() and p.name not in skip):
         for f in sorted(label_dir.glob("*.txt"), key=_natural_key):
             try:
-                rows.append((f.read_text(encoding="utf-8"), label_dir.name))
+                rows.append((f.read_bytes().decode(enc, errors), label_dir.name))
             except UnicodeDecodeError as e:
-                raise DataError(f"{f}: not valid UTF-8 at byte {e.start}") from e
+                raise DataError(f"{f}: not valid {_display(enc)} at byte {e.start}: {e.reason}; "
+                                "name its encoding with --encoding, or pass --errors replace") from e
     if not rows:
         raise DataError(f"{path}: no <label>/*.txt files found (expected a layout like aclImdb/train/pos/0_9.txt)")
     return pd.DataFrame(rows, columns=["text", "label"])
@@ -80,44 +207,93 @@ def _natural_key(p: Path) -> tuple:
 
 
 def read_texts(path: str | Path, text_column: str = "text", label_column: str | None = "label",
-               fmt: str | None = None, group_column: str | None = None) -> pd.DataFrame:
+               fmt: str | None = None, group_column: str | None = None, *, encoding: str = "utf-8",
+               errors: str = "strict", empty: str = "skip") -> pd.DataFrame:
     """Read a labelled (or, with ``label_column=None``, unlabelled) dataset into ``text``/``label`` columns,
-    plus ``group`` (e.g. the product or movie a review is about) when ``group_column`` is given."""
-    df = read_frame(path, fmt)
+    plus ``group`` (e.g. the product or movie a review is about) when ``group_column`` is given.
+
+    ``encoding``/``errors`` say how to decode the bytes; ``empty`` what to do with rows whose text is empty
+    or missing: ``"skip"`` them with a warning that counts them, or fail (``"error"``)."""
+    df = read_frame(path, fmt, encoding, errors)
     if detect_format(path) == "folder":
         text_column, label_column = "text", "label" if label_column else None
-    if text_column not in df.columns:
-        raise DataError(f"{path}: no text column {text_column!r}; columns present: {list(df.columns)} "
-                        f"(choose one with --text-column)")
-    out = pd.DataFrame({"text": df[text_column]})
+    out = pd.DataFrame({"text": _column(df, text_column, path, "text")})
     if label_column:
-        if label_column not in df.columns:
-            raise DataError(f"{path}: no label column {label_column!r}; columns present: {list(df.columns)} "
-                            f"(choose one with --label-column)")
-        out["label"] = df[label_column]
+        out["label"] = _column(df, label_column, path, "label")
     if group_column:
-        if group_column not in df.columns:
-            raise DataError(f"{path}: no group column {group_column!r}; columns present: {list(df.columns)}")
-        out["group"] = df[group_column].astype(str)
-    return normalise(out, str(path))
+        out["group"] = _column(df, group_column, path, "group").astype(str)
+    if errors == "replace":
+        _warn_replaced(out["text"], path)
+    out = normalise(out, str(path), empty=empty)
+    if out.empty:
+        raise DataError(f"{path}: no rows with a text" + (" (all were empty)" if out.attrs["empty_skipped"] else ""))
+    return out
 
 
-def normalise(df: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Coerce texts and labels to str and reject rows that would be silently wrong."""
-    text = df["text"]
-    missing = text.isna()
-    if missing.any():
-        raise DataError(f"{source}: {int(missing.sum())} row(s) have no text (first at row "
-                        f"{int(missing.to_numpy().nonzero()[0][0])})")
-    df = df.assign(text=text.astype(str))
+def _column(df: pd.DataFrame, name: str, path: str | Path, role: str) -> pd.Series:
+    if name not in df.columns:
+        raise DataError(f"{path}: no {role} column {name!r}; columns present: {list(df.columns)} "
+                        f"(choose one with --{role}-column)")
+    return df[name]
+
+
+def _warn_replaced(texts: pd.Series, path: str | Path) -> None:
+    replaced = texts.astype(str).str.contains("\ufffd", regex=False)
+    if replaced.any():
+        log.warning("%s: %d row(s) had undecodable bytes, replaced by U+FFFD (first at row %d)", path,
+                    int(replaced.sum()), _first_row(replaced))
+
+
+def normalise(df: pd.DataFrame, source: str, empty: str = "skip") -> pd.DataFrame:
+    """Coerce texts and labels to str and deal, loudly, with rows that would be silently wrong.
+
+    The number of rows skipped for an empty text is kept in ``df.attrs["empty_skipped"]``."""
+    if empty not in EMPTY_POLICIES:
+        raise DataError(f"empty must be one of {EMPTY_POLICIES}, got {empty!r}")
+    blank = _blank(df["text"])
+    n_blank = int(blank.sum())
+    if n_blank and empty == "error":
+        raise DataError(f"{source}: {n_blank} row(s) have an empty text (first at row {_first_row(blank)}); "
+                        "fill them in, or pass --empty skip to leave them out")
+    if n_blank:
+        log.warning("%s: skipped %d row(s) with an empty text (first at row %d); --empty error refuses them",
+                    source, n_blank, _first_row(blank))
+    df = df[~blank.to_numpy()]
+    df = df.assign(text=df["text"].astype(str))
     if "label" in df.columns:
-        labels = df["label"]
-        if labels.isna().any() or (labels.astype(str) == "").any():
-            bad = labels.isna() | (labels.astype(str) == "")
-            raise DataError(f"{source}: {int(bad.sum())} row(s) have an empty label (first at row "
-                            f"{int(bad.to_numpy().nonzero()[0][0])})")
-        df = df.assign(label=labels.map(_label_str))
-    return df.reset_index(drop=True)
+        df = df.assign(label=_labels(df["label"], source))
+    df = df.reset_index(drop=True)
+    df.attrs["empty_skipped"] = n_blank
+    return df
+
+
+def _blank(text: pd.Series) -> pd.Series:
+    missing = text.isna()
+    return missing | text.where(~missing, "").astype(str).str.strip().eq("")
+
+
+def _labels(labels: pd.Series, source: str) -> pd.Series:
+    """Labels as strings: 1, 1.0 and "1" are one label; empty labels and mixed numbers/words are errors."""
+    bad = labels.isna() | (labels.astype(str).str.strip() == "")
+    if bad.any():
+        raise DataError(f"{source}: {int(bad.sum())} row(s) have an empty label (first at row "
+                        f"{_first_row(bad)}); fill them in or remove those rows")
+    out = labels.map(_label_str)
+    numeric = out.str.fullmatch(r"[+-]?\d+(\.\d+)?")
+    if numeric.any() and not numeric.all():
+        # Two labelling schemes in one file (0/1 and neg/pos) would silently become four classes.
+        odd = ~numeric if numeric.sum() >= len(out) / 2 else numeric
+        raise DataError(f"{source}: labels mix numbers {sorted(set(out[numeric]))[:5]} and words "
+                        f"{sorted(set(out[~numeric]))[:5]} (e.g. row {_first_row(odd)}); map them to one scheme")
+    return out
+
+
+def _first_row(mask: pd.Series) -> int:
+    return int(mask.to_numpy().nonzero()[0][0]) + 1
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
 
 
 def _label_str(v: object) -> str:

@@ -4,6 +4,7 @@
       config.json        the resolved config (every hyper-parameter)
       env.json           library versions, machine, seed, command
       vocab.json         the vocabulary built from the training split
+      data.json          rows read, empty texts skipped, duplicates, test texts also in train
       history.json/.csv  per-epoch train/validation loss and accuracy
       metrics.json       test metrics (when there is a test set)
       checkpoints/       last.ckpt: resumable state (model, optimizer, RNG, epoch, step)
@@ -13,7 +14,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -30,13 +33,16 @@ from senti.data.datasets import get_spec, load_dataset
 from senti.data.readers import DataError, normalise, read_texts
 from senti.evaluation.insights import confident_errors
 from senti.evaluation.metrics import classification_metrics
-from senti.io import atomic_write, read_json, write_json
+from senti.io import TMP_SUFFIX, atomic_write, read_json, remove_stale_temps, write_json
 from senti.models.registry import build_model, full_model_config, is_neural, resolve_preset
 from senti.pipeline import SentimentModel, configure_cpu
 from senti.text import Cleaner, Vocabulary, tokenize
 from senti.training.trainer import Trainer, TrainState, checkpoint_path, describe_state
 
 log = logging.getLogger("senti")
+
+MAX_CLASSES = 100  # more distinct labels than this is a wrong --label-column, not a sentiment scale
+MIN_FREE_MB = 100  # a run needs room for checkpoints and the bundle; $SENTI_MIN_FREE_MB overrides
 
 # Cleaning and length defaults that suit each kind of text; user settings override them.
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -88,7 +94,7 @@ def environment(seed: int) -> dict[str, Any]:
         "senti": __version__, "python": platform.python_version(), "torch": torch.__version__,
         "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
         "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-        "cpu_count": __import__("os").cpu_count(), "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.is_available(), "seed": seed, "argv": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -109,10 +115,11 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
     elif "train" in frames:
         train, test = frames["train"], frames.get("test")
     elif d.train:
-        train = read_texts(d.train, d.text_column, d.label_column, group_column=d.group_column)
-        test = read_texts(d.test, d.text_column, d.label_column) if d.test else None
+        train = _read(d, d.train, group_column=d.group_column)
+        test = _read(d, d.test) if d.test else None
     else:
         raise DataError("nothing to train on: give --dataset NAME or --train FILE")
+    report = data_report(train, test)
     if d.max_train_samples and len(train) > d.max_train_samples:
         train = _stratified_sample(train, d.max_train_samples, cfg.train.seed)
     if test is not None and d.max_test_samples and len(test) > d.max_test_samples:
@@ -120,17 +127,52 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
     if "valid" in frames:
         valid = frames["valid"]
     elif d.valid:
-        valid = read_texts(d.valid, d.text_column, d.label_column)
+        valid = _read(d, d.valid)
     elif d.group_column:
         train, valid = _grouped_split(train, d, cfg.train.seed)
     else:
         counts = train["label"].value_counts()
-        stratify = train["label"] if counts.min() >= 2 else None
         n_valid = max(1, round(len(train) * d.valid_fraction))
         if len(train) - n_valid < 1:
             raise DataError(f"only {len(train)} training example(s): too few to carve out a validation split")
+        # Stratifying needs two examples per class and a validation slot for each class.
+        stratify = train["label"] if counts.min() >= 2 and n_valid >= len(counts) else None
         train, valid = train_test_split(train, test_size=n_valid, random_state=cfg.train.seed, stratify=stratify)
-    return train.reset_index(drop=True), valid.reset_index(drop=True), test
+    train = train.reset_index(drop=True)
+    train.attrs["data_report"] = report
+    return train, valid.reset_index(drop=True), test
+
+
+def _read(d: DataConfig, path: str, group_column: str | None = None) -> pd.DataFrame:
+    return read_texts(path, d.text_column, d.label_column, group_column=group_column, encoding=d.encoding,
+                      errors=d.encoding_errors, empty=d.empty)
+
+
+def data_report(train: pd.DataFrame, test: pd.DataFrame | None) -> dict[str, Any]:
+    """Counts of what is odd in the data (skipped empty texts, duplicates, test texts seen in training),
+    logged as warnings and written to data.json: duplicates are kept, but never unnoticed."""
+    report: dict[str, Any] = {"train": _split_report(train, "training")}
+    if test is not None:
+        report["test"] = _split_report(test, "test")
+        seen = int(test["text"].isin(set(train["text"])).sum())
+        report["test"]["texts_in_train"] = seen
+        if seen:
+            log.warning("data: %d test text(s) also appear in the training data; test metrics flatter the model",
+                        seen)
+    return report
+
+
+def _split_report(df: pd.DataFrame, name: str) -> dict[str, int]:
+    duplicates = int(df.duplicated(["text", "label"]).sum())
+    labels_per_text = df.groupby("text", sort=False)["label"].nunique()
+    conflicting = int((labels_per_text > 1).sum())
+    out = {"rows": len(df), "empty_skipped": int(df.attrs.get("empty_skipped", 0)), "duplicate_rows": duplicates,
+           "conflicting_texts": conflicting}
+    if duplicates:
+        log.warning("data: %d duplicate row(s) (same text and label) in the %s data, kept", duplicates, name)
+    if conflicting:
+        log.warning("data: %d text(s) appear with different labels in the %s data", conflicting, name)
+    return out
 
 
 def _grouped_split(train: pd.DataFrame, d: DataConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -180,6 +222,10 @@ def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None
     if not checkpoint_path(run_dir).is_file():
         raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.ckpt)")
     cfg = RunConfig.from_dict(read_json(run_dir / "config.json"))
+    for folder in (run_dir, run_dir / "checkpoints"):
+        for p in remove_stale_temps(folder):  # left by a process that was killed mid-write
+            log.info("removed %s, an unfinished write", p)
+    check_writable(run_dir)
     if epochs is not None:
         cfg.train.epochs = epochs
     return _train(cfg, run_dir, resume=True, progress=progress)
@@ -189,13 +235,29 @@ def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
     if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         hint = " or --resume to continue it" if checkpoint_path(run_dir).is_file() else ""
         raise FileExistsError(f"{run_dir} already holds a run; choose another --output, pass --overwrite{hint}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    probe = run_dir / ".write-test"
     try:
-        probe.write_bytes(b"0" * 4096)
-        probe.unlink()
+        run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OSError(f"cannot write to {run_dir}: {e.strerror}") from e
+        raise OSError(f"cannot create {run_dir}: {e.strerror}; choose another --output") from e
+    check_writable(run_dir)
+
+
+def check_writable(run_dir: Path) -> None:
+    """Fail before any training if the run directory is read-only or its disk nearly full, not hours later."""
+    probe = run_dir / f".write-test{TMP_SUFFIX}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"0" * 4096)
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise OSError(f"cannot write to {run_dir}: {e.strerror}; choose another --output or free some space") from e
+    finally:
+        probe.unlink(missing_ok=True)
+    need = float(os.environ.get("SENTI_MIN_FREE_MB", MIN_FREE_MB))
+    free = shutil.disk_usage(run_dir).free / 2**20
+    if free < need:
+        raise OSError(f"only {free:.0f} MiB free on the disk of {run_dir}; a run needs at least {need:.0f} MiB for "
+                      "checkpoints and the model (free some space or choose another --output)")
 
 
 def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
@@ -204,12 +266,17 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     configure_cpu(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)
     train_df, valid_df, test_df = load_splits(cfg, frames)
+    if run_dir is not None and not resume:
+        write_json(run_dir / "data.json", train_df.attrs.get("data_report", {}))
     labels = sort_labels(train_df["label"].unique().tolist())
     if cfg.data.dataset and get_spec(cfg.data.dataset).label_names:
         # Ordinal scales keep their order (very negative … very positive), not the alphabet's.
         labels = [v for v in get_spec(cfg.data.dataset).label_names.values() if v in labels]
     if len(labels) < 2:
         raise DataError(f"the training data has a single class ({labels[0]!r}); a classifier needs at least two")
+    if len(labels) > MAX_CLASSES:
+        raise DataError(f"the training data has {len(labels)} distinct labels (e.g. {labels[:3]}); is "
+                        f"--label-column {cfg.data.label_column!r} the column that holds the sentiment?")
     for name, df in (("validation", valid_df), ("test", test_df)):
         if df is not None:
             unknown = sorted(set(df["label"]) - set(labels))
@@ -352,7 +419,8 @@ def _write_history(run_dir: Path, state: TrainState) -> None:
 
 SECTION_OF = {
     **{k: "data" for k in ("dataset", "train_file", "valid", "test", "text_column", "label_column", "data_dir",
-                           "valid_fraction", "group_column", "max_train_samples", "max_test_samples")},
+                           "valid_fraction", "group_column", "max_train_samples", "max_test_samples", "encoding",
+                           "encoding_errors", "empty")},
     **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
     **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",
                             "clip_grad_norm", "seed", "device", "bf16", "num_threads", "max_minutes",

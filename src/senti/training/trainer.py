@@ -8,8 +8,10 @@ run stopped at step k of epoch e and resumed gives the same weights as one that 
 
 from __future__ import annotations
 
+import io
 import logging
 import math
+import pickle
 import signal
 import sys
 import threading
@@ -26,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from senti.config import TrainConfig
-from senti.io import atomic_write
+from senti.io import atomic_write_bytes
 from senti.training.batching import bucket_batches, collate
 
 log = logging.getLogger("senti")
@@ -108,16 +110,29 @@ class Trainer:
                       "best_epoch": s.best_epoch, "bad_epochs": s.bad_epochs, "elapsed": s.elapsed,
                       "running": s.running, "stopped_early": s.stopped_early},
         }
-        atomic_write(self.checkpoint_dir / CHECKPOINT, lambda tmp: torch.save(payload, tmp))
+        # Serialised in memory first, so that a full disk surfaces as an OSError from one plain write.
+        buf = io.BytesIO()
+        torch.save(payload, buf)
+        path = self.checkpoint_dir / CHECKPOINT
+        try:
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError as e:
+            raise TrainingError(f"{e.strerror}; the previous checkpoint, if any, is intact: free some space, then "
+                                f"continue with senti train --resume {self.checkpoint_dir.parent}") from e
 
     def load_checkpoint(self, path: Path) -> None:
-        # weights_only=True: tensors and plain containers only, never arbitrary pickled objects.
-        payload = torch.load(path, map_location=self.device, weights_only=True)
-        self.net.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.best_weights = payload["best_weights"] or None
-        torch.set_rng_state(payload["torch_rng"].cpu())
-        self.state = TrainState(**payload["state"])
+        try:
+            # weights_only=True: tensors and plain containers only, never arbitrary pickled objects.
+            payload = torch.load(path, map_location=self.device, weights_only=True)
+            self.net.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.best_weights = payload["best_weights"] or None
+            torch.set_rng_state(payload["torch_rng"].cpu())
+            self.state = TrainState(**payload["state"])
+        except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError, ValueError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise TrainingError(f"{path}: not a checkpoint this run can resume from ({reason}); "
+                                "start a new run with --output") from e
 
     # -- loop -------------------------------------------------------------------------------------------
     def fit(self, train_ids: Sequence[Sequence[int]], train_y: np.ndarray,
@@ -197,7 +212,8 @@ class Trainer:
         if not torch.isfinite(loss):
             raise TrainingError(
                 f"the loss became {loss.item()} at epoch {self.state.epoch + 1}, step {self.state.step + 1}; "
-                "lower the learning rate (--lr), keep gradient clipping on, or turn off bf16")
+                f"lower the learning rate (--lr, now {cfg.lr:g}), keep gradient clipping on (--clip-grad-norm 1.0, "
+                f"now {cfg.clip_grad_norm}){', or turn off --bf16' if cfg.bf16 else ''}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.clip_grad_norm:
