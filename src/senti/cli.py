@@ -87,6 +87,12 @@ def training_options(f: Any) -> Any:
         click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR]."),
         click.option("--group-column", help="Keep each group (movie, product) on one side of the validation split; "
                      "'group' for a named dataset's own grouping (IMDB: movie)."),
+        click.option("--encoding", help="Encoding of the data files [utf-8; a byte-order mark is fine]."),
+        click.option("--errors", "--encoding-errors", "encoding_errors", type=click.Choice(["strict", "replace"]),
+                     help="Undecodable bytes: fail naming byte and row, or replace them with U+FFFD (counted) "
+                     "[strict]."),
+        click.option("--empty", type=click.Choice(["skip", "error"]),
+                     help="Rows with an empty text: skip them (counted in the log and data.json) or fail [skip]."),
         click.option("--epochs", type=int),
         click.option("--batch-size", type=int),
         click.option("--lr", type=float, help="Learning rate."),
@@ -213,9 +219,15 @@ def report(run_dirs: tuple[str, ...], output: str | None) -> None:
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--data-dir")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --input.")
+@click.option("--errors", "--encoding-errors", "encoding_errors", default="strict", show_default=True,
+              type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
+@click.option("--empty", default="skip", show_default=True, type=click.Choice(["skip", "error"]),
+              help="Rows with an empty text: skip them (counted) or fail.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | None, text_column: str,
-             label_column: str, data_dir: str | None, as_json: bool) -> None:
+             label_column: str, data_dir: str | None, encoding: str, encoding_errors: str, empty: str,
+             as_json: bool) -> None:
     """Accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix of a trained model."""
     import senti
     from senti.evaluation.metrics import format_metrics
@@ -223,7 +235,8 @@ def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | No
     if bool(dataset) == bool(input_file):
         raise click.UsageError("give exactly one of --dataset NAME or --input FILE")
     df = (senti.load_dataset(dataset, split, data_dir) if dataset
-          else senti.read_texts(input_file, text_column, label_column))
+          else senti.read_texts(input_file, text_column, label_column, encoding=encoding, errors=encoding_errors,
+                                empty=empty))
     model = senti.load(run_dir)
     metrics = model.evaluate(df["text"].tolist(), df["label"].tolist())
     click.echo(json.dumps(metrics, indent=2) if as_json else format_metrics(metrics))
@@ -236,9 +249,12 @@ def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | No
 @click.option("--output", "-o", "output_file", help="Write scored rows here (.csv/.tsv/.jsonl).")
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--batch-size", default=256, show_default=True)
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --input.")
+@click.option("--errors", "--encoding-errors", "encoding_errors", default="strict", show_default=True,
+              type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
-            text_column: str, batch_size: int, as_json: bool) -> None:
+            text_column: str, batch_size: int, encoding: str, encoding_errors: str, as_json: bool) -> None:
     """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
     import senti
     from senti.predict_io import score_file
@@ -249,7 +265,8 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
         raise click.UsageError("give texts as arguments, or --input FILE (- for stdin)")
     model = senti.load(run_dir)
     if input_file:
-        n = score_file(model, input_file, output_file, text_column, batch_size=batch_size)
+        n = score_file(model, input_file, output_file, text_column, batch_size=batch_size, encoding=encoding,
+                       errors=encoding_errors)
         if output_file:
             click.echo(f"scored {n:,} rows → {output_file}", err=True)
         return
