@@ -12,3 +12,17 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(not torch.__version__.star
 fi
 .venv/bin/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 .venv/bin/python -c "import senti, torch; print(f'senti {senti.__version__} with torch {torch.__version__} in .venv')"
+# The browser test (tests/test_web_page.py) drives Debian's `chromium` through Playwright's Python package
+# (Playwright's own browser download needs the internet). Installed here when missing, as root with apt-get;
+# otherwise the test skips with the reason (and fails when CI=true). SENTI_CHROMIUM=/path/to/chromium overrides.
+if [ -z "${SENTI_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing chromium for the browser test (apt-get)"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                chromium; } >/dev/null 2>&1; then
+            echo "warning: apt-get could not install chromium; the browser test will not run" >&2
+        fi
+    else
+        echo "note: no chromium; install it (apt-get install chromium) to run the browser test" >&2
+    fi
+fi

@@ -18,6 +18,7 @@ from senti.config import CleanConfig, DataConfig, RunConfig, TrainConfig, VocabC
 from senti.data.datasets import DATASETS, load_dataset
 from senti.data.readers import DataError, read_texts
 from senti.estimator import SentimentClassifier
+from senti.explain import Explanation
 from senti.models.registry import PRESETS
 from senti.pipeline import SentimentModel
 from senti.training.run import Run, resume, train
@@ -36,6 +37,7 @@ __all__ = [
     "CleanConfig",
     "DataConfig",
     "DataError",
+    "Explanation",
     "Run",
     "RunConfig",
     "SentimentClassifier",

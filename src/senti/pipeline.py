@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ from senti.models.linear import LinearTextClassifier
 from senti.models.registry import build_model
 from senti.text import Cleaner, Vocabulary, tokenize
 from senti.training.batching import bucket_batches, collate
+
+if TYPE_CHECKING:
+    from senti.explain import Explanation
 
 _configured_threads = False
 
@@ -85,6 +88,14 @@ class SentimentModel:
 
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         return self.classes_[self.predict_proba(texts, batch_size).argmax(axis=1)]
+
+    def explain(self, texts: Sequence[str], method: str = "occlusion", batch_size: int = 256) -> list[Explanation]:
+        """Per text: the predicted label, the probabilities and, for each word of the original text (with its
+        character offsets), its signed contribution to the predicted class. ``method``: ``occlusion`` (every
+        model type; the probability drop when the word is deleted) or ``integrated-gradients`` (RNN/CNN)."""
+        from senti.explain import explain
+
+        return explain(self, texts, method, batch_size)
 
     def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
         return float(np.mean(self.predict(texts) == np.asarray(labels, dtype=object)))
