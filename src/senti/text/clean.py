@@ -22,6 +22,8 @@ _REPEAT = re.compile(r"(\w)\1{2,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF]")
 _SPACES = re.compile(r"\s+")
+# The Kaggle tweets write apostrophes as backquotes ("don`t", in a third of them): read them as apostrophes.
+_BACKQUOTE = re.compile(r"(?<=[^\W\d_])`(?=[^\W\d_])")
 
 # Negations flip sentiment, so they are kept even when stop words are removed.
 _KEEP = {"no", "nor", "not", "never", "none", "nothing", "nobody", "nowhere", "cannot", "against",
@@ -56,7 +58,7 @@ class Cleaner:
     def _compile(c: CleanConfig) -> list[Callable[[str], str]]:
         if c.emoji not in ("keep", "map", "drop"):
             raise ValueError(f"clean.emoji must be 'keep', 'map' or 'drop', got {c.emoji!r}")
-        steps: list[Callable[[str], str]] = [lambda s: _CONTROL.sub(" ", s)]
+        steps: list[Callable[[str], str]] = [lambda s: _BACKQUOTE.sub("'", _CONTROL.sub(" ", s))]
         if c.html:
             steps += [lambda s: _HTML_BREAK.sub(" ", s), lambda s: _HTML_TAG.sub(" ", s), html.unescape]
         if c.urls:
