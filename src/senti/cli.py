@@ -141,7 +141,7 @@ def train(resume: str | None, overwrite: bool, quiet: bool, output: str | None, 
 
     _setup_logging(quiet)
     if resume:
-        run = senti.resume(resume, progress=not quiet, epochs=options.get("epochs"))
+        run = senti.resume(resume, progress=not quiet, epochs=options.get("epochs"), report=options["report"])
     else:
         if output is None:
             raise click.UsageError("--output is required (or --resume RUN_DIR)")

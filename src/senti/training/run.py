@@ -214,7 +214,7 @@ def train(output: str | Path | None = None, *, overwrite: bool = False, progress
     return _train(cfg, run_dir, resume=False, progress=progress, frames=frames, report=report)
 
 
-def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None) -> Run:
+def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None, report: bool = True) -> Run:
     """Continue an interrupted run from its last checkpoint, with the config it was started with."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
@@ -228,7 +228,7 @@ def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None
     check_writable(run_dir)
     if epochs is not None:
         cfg.train.epochs = epochs
-    return _train(cfg, run_dir, resume=True, progress=progress)
+    return _train(cfg, run_dir, resume=True, progress=progress, report=report)
 
 
 def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
