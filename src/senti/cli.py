@@ -242,6 +242,11 @@ def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | No
     click.echo(json.dumps(metrics, indent=2) if as_json else format_metrics(metrics))
 
 
+RUNTIME_OPTION = click.option(
+    "--runtime", default="auto", show_default=True, type=click.Choice(["auto", "torch", "onnx", "onnx-int8"]),
+    help="auto: the fastest verified export (senti export), else PyTorch.")
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("texts", nargs=-1)
@@ -253,8 +258,10 @@ def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | No
 @click.option("--errors", "--encoding-errors", "encoding_errors", default="strict", show_default=True,
               type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
+@RUNTIME_OPTION
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
-            text_column: str, batch_size: int, encoding: str, encoding_errors: str, as_json: bool) -> None:
+            text_column: str, batch_size: int, encoding: str, encoding_errors: str, as_json: bool,
+            runtime: str) -> None:
     """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
     import senti
     from senti.predict_io import score_file
@@ -263,7 +270,7 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
         texts, input_file = (), "-"
     if bool(texts) == bool(input_file):
         raise click.UsageError("give texts as arguments, or --input FILE (- for stdin)")
-    model = senti.load(run_dir)
+    model = senti.SentimentModel.load(run_dir, runtime)
     if input_file:
         n = score_file(model, input_file, output_file, text_column, batch_size=batch_size, encoding=encoding,
                        errors=encoding_errors)
@@ -282,6 +289,55 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
             probs = "  ".join(f"{lab}={v:.3f}" for lab, v in zip(model.labels, p, strict=True))
             snippet = text if len(text) <= 70 else text[:67] + "..."
             click.echo(f"{label:<10} {probs}  {snippet}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", default="onnx", show_default=True, type=click.Choice(["onnx"]))
+@click.option("--quantize", type=click.Choice(["int8"]), help="Dynamic int8 quantization (smaller, faster LSTMs).")
+def export(run_dir: str, fmt: str, quantize: str | None) -> None:
+    """Export a model for a fast CPU runtime (ONNX Runtime); prediction then uses it automatically."""
+    from senti.runtime.onnx import export_onnx
+
+    _setup_logging(quiet=False)
+    click.echo(str(export_onnx(run_dir, quantize)))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
+              help="Server processes; one is fastest on 2 cores (requests are micro-batched).")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1),
+              help="Threads per process for the network; keep one core for the HTTP event loop.")
+@click.option("--max-texts", default=256, show_default=True, type=click.IntRange(1), help="Texts per request.")
+@click.option("--max-chars", default=100_000, show_default=True, type=click.IntRange(1), help="Characters per text.")
+@click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=click.IntRange(1))
+@click.option("--max-upload-bytes", default=50 * 1024 * 1024, show_default=True, type=click.IntRange(1),
+              help="Size limit of a file posted to /v1/predict/file.")
+@click.option("--access-log", is_flag=True, help="Log every request (costs throughput).")
+@RUNTIME_OPTION
+def serve(run_dir: str, host: str, port: int, workers: int, threads: int, max_texts: int, max_chars: int,
+          max_body_bytes: int, max_upload_bytes: int, access_log: bool, runtime: str) -> None:
+    """Serve a model over HTTP: JSON API at /v1, docs at /docs, a web page at /."""
+    import os
+
+    import uvicorn
+
+    import senti
+
+    senti.SentimentModel.load(run_dir, runtime)  # fail here, with one line, on a bad bundle (workers load it again)
+    os.environ.update({
+        "SENTI_SERVE_MODEL": str(Path(run_dir).resolve()), "SENTI_SERVE_THREADS": str(threads),
+        "SENTI_SERVE_RUNTIME": runtime,
+        "SENTI_SERVE_MAX_TEXTS": str(max_texts), "SENTI_SERVE_MAX_CHARS": str(max_chars),
+        "SENTI_SERVE_MAX_BODY_BYTES": str(max_body_bytes), "SENTI_SERVE_MAX_UPLOAD_BYTES": str(max_upload_bytes),
+    })
+    _setup_logging(quiet=False)
+    click.echo(f"senti: serving {run_dir} on http://{host}:{port}/ (API docs at /docs)", err=True)
+    uvicorn.run("senti.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":

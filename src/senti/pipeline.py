@@ -4,6 +4,7 @@ probabilities), shared by the Python API, the CLI and the server."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,8 @@ class SentimentModel:
         self.model_config = model_config
         self.metadata = metadata or {}
         self.cleaner = Cleaner(clean)
+        self.runtime = "torch" if isinstance(net, torch.nn.Module) else "numpy"
+        self._session: Any = None  # an OnnxSession when an ONNX export is in use
         if not _configured_threads:
             configure_cpu()
 
@@ -71,11 +74,14 @@ class SentimentModel:
         out = np.empty((len(ids), len(self.classes_)), dtype=np.float32)
         if not len(ids):
             return out
-        device = next(self.net.parameters()).device
         for batch in bucket_batches([len(s) for s in ids], batch_size):
             x, lengths = collate([ids[i] for i in batch])
-            logits = self.net(x.to(device), lengths.to(device))
-            out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            if self._session is not None:
+                out[batch] = self._session(x.numpy(), lengths.numpy())
+            else:
+                device = next(self.net.parameters()).device
+                logits = self.net(x.to(device), lengths.to(device))
+                out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return out
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
@@ -113,15 +119,48 @@ class SentimentModel:
             "clean": dataclasses.asdict(self.clean_config),
             "vocab": dataclasses.asdict(self.vocab_config),
             "model": self.model_config,
-            **self.metadata,
+            **{k: v for k, v in self.metadata.items() if k != "exports"},  # exports belong to the old folder
             **(extra or {}),
         }
         linear = isinstance(self.net, LinearTextClassifier)
         vocab = self.net.vocabulary_ if linear else self.vocab.itos
         return save_bundle(path, manifest, vocab, self.net.state_dict())
 
+    def use_runtime(self, runtime: str, directory: str | Path, threads: int | None = None) -> None:
+        """Score with an exported runtime (``onnx`` or ``onnx-int8``) of this bundle, or ``torch``."""
+        if runtime == "torch":
+            self._session, self.runtime = None, "torch"
+            return
+        from senti.runtime.onnx import bundle_dir, open_export
+
+        self._session = open_export(self, bundle_dir(directory), runtime, threads)
+        self.runtime = runtime
+
     @classmethod
-    def load(cls, path: str | Path) -> SentimentModel:
+    def load(cls, path: str | Path, runtime: str = "auto", threads: int | None = None) -> SentimentModel:
+        """Load a bundle. ``runtime``: ``auto`` picks the fastest verified export (ONNX int8, then fp32) and
+        falls back to PyTorch with a warning if an export is damaged; ``torch``, ``onnx`` or ``onnx-int8``
+        insist on that one."""
+        model = cls._load(path)
+        if runtime == "auto":
+            exports = model.metadata.get("exports", {})
+            for name in ("onnx-int8", "onnx"):
+                if name in exports and isinstance(model.net, torch.nn.Module):
+                    try:
+                        model.use_runtime(name, path, threads)
+                        break
+                    except (BundleError, ImportError) as e:
+                        logging.getLogger("senti").warning("%s; scoring with PyTorch instead", e)
+        elif runtime in ("torch", "onnx", "onnx-int8"):
+            if runtime != "torch" and not isinstance(model.net, torch.nn.Module):
+                raise BundleError(f"{path}: a {model.model_config['architecture']} model has no {runtime} export")
+            model.use_runtime(runtime, path, threads)
+        else:
+            raise ValueError(f"runtime must be auto, torch, onnx or onnx-int8, got {runtime!r}")
+        return model
+
+    @classmethod
+    def _load(cls, path: str | Path) -> SentimentModel:
         manifest, vocab_list, weights = load_bundle(path)
         try:
             net = build_model(manifest["model"])
