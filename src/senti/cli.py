@@ -259,9 +259,13 @@ RUNTIME_OPTION = click.option(
               type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
 @RUNTIME_OPTION
+@click.option("--explain", is_flag=True, help="Show each word's contribution to the predicted class (coloured; "
+              "`--json` adds the words with their character offsets and scores).")
+@click.option("--method", default="occlusion", show_default=True, type=click.Choice(["occlusion",
+              "integrated-gradients"]), help="Attribution method for --explain (integrated gradients: RNN/CNN).")
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
             text_column: str, batch_size: int, encoding: str, encoding_errors: str, as_json: bool,
-            runtime: str) -> None:
+            runtime: str, explain: bool, method: str) -> None:
     """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
     import senti
     from senti.predict_io import score_file
@@ -271,11 +275,16 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
     if bool(texts) == bool(input_file):
         raise click.UsageError("give texts as arguments, or --input FILE (- for stdin)")
     model = senti.SentimentModel.load(run_dir, runtime)
+    if explain and input_file:
+        raise click.UsageError("--explain explains texts given as arguments, not --input files")
     if input_file:
         n = score_file(model, input_file, output_file, text_column, batch_size=batch_size, encoding=encoding,
                        errors=encoding_errors)
         if output_file:
             click.echo(f"scored {n:,} rows → {output_file}", err=True)
+        return
+    if explain:
+        _print_explanations(model, list(texts), method, batch_size, as_json)
         return
     proba = model.predict_proba(list(texts), batch_size)
     for text, p in zip(texts, proba, strict=True):
@@ -338,6 +347,54 @@ def serve(run_dir: str, host: str, port: int, workers: int, threads: int, max_te
     click.echo(f"senti: serving {run_dir} on http://{host}:{port}/ (API docs at /docs)", err=True)
     uvicorn.run("senti.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+
+
+def _print_explanations(model: Any, texts: list[str], method: str, batch_size: int, as_json: bool) -> None:
+    from senti.explain.render import format_explanation
+
+    for text, e in zip(texts, model.explain(texts, method, batch_size), strict=True):
+        click.echo(json.dumps({"text": text, **e.to_dict()}, ensure_ascii=False) if as_json
+                   else format_explanation(text, e))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--dataset", default="tweets", show_default=True, help="A named dataset with human spans.")
+@click.option("--split", default="train", show_default=True, type=click.Choice(["train", "test"]))
+@click.option("--rows", default="eval", show_default=True,
+              type=click.Choice(["eval", "dev", "holdout", "fit", "all"]),
+              help="Which rows of the split: a fixed 10 % eval part, the 10 % dev part that chose the span settings, "
+                   "both (holdout), the other 80 % (fit: what bench/tweets.py trains on), or all.")
+@click.option("--method", default="occlusion", show_default=True,
+              type=click.Choice(["occlusion", "integrated-gradients"]))
+@click.option("--sentiment", default="predicted", show_default=True, type=click.Choice(["predicted", "label"]),
+              help="Extract the span for the model's label, or for the given one (the competition's setting).")
+@click.option("--penalty", type=float, help="Price of each word of a span, in shares of the strongest word.")
+@click.option("--min-words", type=int, help="Texts with at most this many words are their own span.")
+@click.option("--limit", type=int, help="Score only the first N rows.")
+@click.option("--output", "-o", help="Write the spans, one row per text, to this CSV.")
+@click.option("--data-dir")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def rationale(run_dir: str, dataset: str, split: str, rows: str, method: str, sentiment: str, penalty: float | None,
+              min_words: int | None, limit: int | None, output: str | None, data_dir: str | None,
+              as_json: bool) -> None:
+    """Extract the span that carries each text's sentiment and score it against the human selection
+    (word-level Jaccard), next to the whole-text and top-word baselines."""
+    import dataclasses
+
+    import senti
+    from senti.explain.rationale import SpanSettings, evaluate_rationales, format_rationale_metrics, select_rows
+    from senti.io import atomic_write
+
+    df = select_rows(dataset, split, rows, data_dir, limit)
+    settings = dataclasses.replace(SpanSettings(), **{k: v for k, v in (("penalty", penalty),
+                                                                           ("min_words", min_words)) if v is not None})
+    metrics, spans = evaluate_rationales(senti.load(run_dir), df, method, sentiment, settings)
+    metrics["rows"] = rows
+    if output:
+        atomic_write(Path(output), lambda tmp: spans.to_csv(tmp, index=False))
+        click.echo(f"spans → {output}", err=True)
+    click.echo(json.dumps(metrics, indent=2) if as_json else format_rationale_metrics(metrics))
 
 
 if __name__ == "__main__":

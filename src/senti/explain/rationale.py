@@ -117,6 +117,17 @@ def partition(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {k: v.sort_index() for k, v in parts.items()}
 
 
+def select_rows(dataset: str = "tweets", split: str = "train", rows: str = "eval",
+                data_dir: str | Path | None = None, limit: int | None = None) -> pd.DataFrame:
+    """The rows of a split to score: one part of the fixed partition (train only) or ``all``; the first
+    ``limit`` of them."""
+    if rows not in ROWS:
+        raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
+    df = load_selections(dataset, split, data_dir)
+    df = partition(df)[rows] if rows != "all" else df
+    return df.iloc[:limit] if limit else df
+
+
 def attributions_for(model: SentimentModel, texts: Sequence[str], labels: Sequence[str] | None = None,
                      method: str = "occlusion", batch_size: int = 256) -> tuple[list[str], list[np.ndarray]]:
     """The sentiment each rationale is for (the given ``labels``, else the predicted ones) and, per text, the word
