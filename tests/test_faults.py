@@ -1,0 +1,228 @@
+"""Issue #8, faults and untrusted files: a killed run never leaves a corrupt file and resumes to the same result;
+a full or unwritable disk and a diverging loss stop with advice; no model or checkpoint file can run code."""
+
+import json
+import os
+import pickle
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import senti
+from senti.bundle import MANIFEST, WEIGHTS, BundleError
+from senti.io import atomic_write, sha256_file, write_json
+from senti.training.trainer import TrainingError
+
+from .conftest import synthetic_reviews
+from .test_cli import SENTI, run
+
+SMALL = ["--model", "gru", "--epochs", "2", "--patience", "0", "--min-count", "1", "--embedding-dim", "64",
+         "--hidden-size", "64", "--batch-size", "8", "--checkpoint-every", "4", "--no-report", "-q"]
+
+
+@pytest.fixture
+def data(tmp_path):
+    df = synthetic_reviews(500, seed=21)
+    df.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    df.iloc[400:].to_csv(tmp_path / "test.csv", index=False)
+    return ["--train", tmp_path / "train.csv", "--test", tmp_path / "test.csv"]
+
+
+def popen(*args, **kw):
+    return subprocess.Popen([SENTI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kw)
+
+
+def assert_every_file_whole(run_dir):
+    """What a reader or a resumed run would open: each file parses, the bundle verifies, no temp file counts."""
+    for path in run_dir.glob("*.json"):
+        json.loads(path.read_text())
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=True)["state"]
+        assert 0 <= state["epoch"] <= 2
+    if (run_dir / "model").exists():
+        senti.load(run_dir)
+
+
+# -- SIGKILL ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result(tmp_path, data):
+    t0 = time.perf_counter()
+    run("train", *data, *SMALL, "-o", tmp_path / "full")
+    budget = time.perf_counter() - t0
+    seed = random.randrange(10**6)
+    rng = random.Random(seed)
+    cut, kills = tmp_path / "cut", []
+    proc = popen("train", *data, *SMALL, "-o", cut)
+    for _ in range(2):
+        _wait_for_a_new_checkpoint(cut, proc)  # the process is training, not importing torch
+        time.sleep(rng.uniform(0.0, budget / 3))
+        if proc.poll() is not None:
+            break
+        proc.kill()  # SIGKILL: no handler, no cleanup, whatever was being written stays as it is
+        proc.communicate()
+        kills.append(round(time.perf_counter() - t0, 2))
+        assert_every_file_whole(cut)
+        proc = popen("train", "--resume", cut, "--no-report", "-q")
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, f"seed {seed}, kills at {kills}: {err}"
+    assert kills, f"seed {seed}: the run finished before the first kill"
+    full = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    resumed = json.loads((cut / "metrics.json").read_text())
+    assert resumed["accuracy"] == full["accuracy"] and resumed["confusion_matrix"] == full["confusion_matrix"]
+    epochs = [json.loads((d / "history.json").read_text())["epochs"] for d in (tmp_path / "full", cut)]
+    assert [r["val_loss"] for r in epochs[0]] == [r["val_loss"] for r in epochs[1]], f"seed {seed}, kills {kills}"
+    assert not list(cut.glob(".*.tmp")) and not list((cut / "checkpoints").glob(".*.tmp"))  # resume tidied up
+    print(f"full run {budget:.1f}s; SIGKILL at {kills}s (seed {seed})")
+
+
+def _wait_for_a_new_checkpoint(run_dir, proc):
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    before = ckpt.stat().st_mtime_ns if ckpt.exists() else None
+    while proc.poll() is None and (not ckpt.exists() or ckpt.stat().st_mtime_ns == before):
+        time.sleep(0.02)
+
+
+WRITER = """
+import sys
+from senti.io import write_json
+i = 0
+while True:
+    i += 1
+    write_json(sys.argv[1], {"n": i, "pad": "x" * 20_000_000})
+"""
+
+
+def test_a_file_written_atomically_is_whole_whenever_the_writer_is_killed(tmp_path):
+    target = tmp_path / "state.json"
+    write_json(target, {"n": 0, "pad": ""})
+    rng = random.Random(7)
+    for _ in range(8):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)])
+        time.sleep(rng.uniform(0.3, 0.8))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        data = json.loads(target.read_text())  # a half-written file would not parse
+        assert data["n"] == 0 or len(data["pad"]) == 20_000_000
+
+
+def test_atomic_write_fsyncs_the_data_before_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+                        or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", str(b))) or real_replace(a, b))
+    atomic_write(tmp_path / "f.bin", lambda tmp: open(tmp, "wb").close())
+    kinds = [e[0] for e in events]
+    assert kinds == ["fsync", "replace", "fsync"], events
+    assert events[0][1].endswith(".tmp") and events[2][1] == str(tmp_path)  # the file, then its folder
+
+
+# -- full disk, unwritable output ---------------------------------------------------------------------------
+def _file_size_limit(nbytes):
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+    return limit
+
+
+def test_an_output_that_cannot_be_written_fails_before_training(tmp_path, data):
+    p = subprocess.run([SENTI, "train", *map(str, data), *SMALL, "-o", str(tmp_path / "r")], capture_output=True,
+                       text=True, preexec_fn=_file_size_limit(1000), timeout=120)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert f"error: cannot write to {tmp_path / 'r'}: File too large; choose another --output" in p.stderr
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError, match="cannot create .*file/r: Not a directory; choose another --output"):
+        senti.train(tmp_path / "file" / "r", train=data[1])
+
+
+def test_a_disk_that_fills_mid_run_stops_with_a_clear_message(tmp_path, data):
+    # 64 KiB: enough for config.json and vocab.json, not for a checkpoint (weights + optimizer state).
+    p = subprocess.run([SENTI, "train", *map(str, data), *SMALL, "-o", str(tmp_path / "r")], capture_output=True,
+                       text=True, preexec_fn=_file_size_limit(64 * 1024), timeout=120)
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
+    assert "last.ckpt: File too large; the previous checkpoint, if any, is intact" in p.stderr
+    assert f"senti train --resume {tmp_path / 'r'}" in p.stderr
+    assert not list((tmp_path / "r" / "checkpoints").glob("*"))  # no partial checkpoint, no temp file
+
+
+def test_too_little_free_space_fails_early(tmp_path, data, monkeypatch):
+    monkeypatch.setenv("SENTI_MIN_FREE_MB", str(10**12))
+    with pytest.raises(OSError, match=r"only \d+ MiB free on the disk of .*; a run needs at least"):
+        senti.train(tmp_path / "r", train=data[1], progress=False)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_read_only_output_folder(tmp_path, data):
+    (tmp_path / "ro").mkdir(mode=0o500)
+    with pytest.raises(OSError, match="cannot write to .*ro: Permission denied"):
+        senti.train(tmp_path / "ro", train=data[1], progress=False)
+
+
+# -- diverging training ------------------------------------------------------------------------------------
+def test_a_diverging_loss_stops_the_run_with_advice(tmp_path, data):
+    with pytest.raises(TrainingError, match=r"the loss became (nan|inf).*lower the learning rate \(--lr, now "
+                                            r"1e\+38\).*--clip-grad-norm 1.0, now 0"):
+        senti.train(tmp_path / "r", train=data[1], model="gru", optimizer="sgd", lr=1e38, clip_grad_norm=0,
+                    epochs=2, embedding_dim=8, hidden_size=8, progress=False)
+    assert not (tmp_path / "r" / "model").exists()
+
+
+# -- untrusted files: nothing is ever unpickled ------------------------------------------------------------
+class _Payload:
+    """Unpickling this would create a file: the proof that a loader ran code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("faults") / "run"
+    synthetic_reviews(200).to_csv(out.parent / "d.csv", index=False)
+    senti.train(out, train=out.parent / "d.csv", model="gru", epochs=1, embedding_dim=8, hidden_size=8,
+                checkpoint_every=2, progress=False, report=False)
+    return out
+
+
+def test_a_pickle_posing_as_weights_is_never_unpickled(small_run, tmp_path):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(small_run / "model", bundle)
+    marker = tmp_path / "pwned"
+    (bundle / WEIGHTS).write_bytes(pickle.dumps(_Payload(marker)))
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    manifest["files"][WEIGHTS] = sha256_file(bundle / WEIGHTS)  # an attacker can recompute the checksum too
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="model.safetensors: not a valid safetensors file"):
+        senti.load(bundle)
+    assert not marker.exists()
+
+
+def test_a_pickle_or_truncated_checkpoint_is_refused_on_resume(small_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    marker = tmp_path / "pwned"
+    ckpt.write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(TrainingError, match="last.ckpt: not a checkpoint this run can resume from"):
+        senti.resume(run_dir, progress=False, report=False)
+    assert not marker.exists()
+    shutil.copy(small_run / "checkpoints" / "last.ckpt", ckpt)
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(TrainingError, match="last.ckpt: not a checkpoint this run can resume from"):
+        senti.resume(run_dir, progress=False, report=False)
