@@ -1,0 +1,171 @@
+"""The HTTP API, over real HTTP: ``senti serve`` in a subprocess on 127.0.0.1 with a real (tiny) model."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+import senti
+from senti.predict_io import score_file
+
+from ._server import SENTI, running_server
+from .conftest import synthetic_reviews
+
+LIMITS = ["--max-texts", "8", "--max-chars", "2000", "--max-body-bytes", "20000", "--max-upload-bytes", "200000"]
+
+
+@pytest.fixture(scope="module")
+def api(tiny_run, tmp_path_factory):
+    log = tmp_path_factory.mktemp("api") / "serve.log"
+    with running_server(tiny_run.run_dir, log, *LIMITS) as (base, _), httpx.Client(base_url=base, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def model(tiny_run):
+    return senti.load(tiny_run.run_dir)
+
+
+def test_predict_matches_the_python_api(api, model):
+    texts = synthetic_reviews(8, seed=5)["text"].tolist()
+    r = api.post("/v1/predict", json={"texts": texts})
+    assert r.status_code == 200, r.text
+    preds = r.json()["predictions"]
+    proba = model.predict_proba(texts)
+    assert [p["label"] for p in preds] == list(model.predict(texts))
+    for p, row in zip(preds, proba, strict=True):
+        assert list(p["probabilities"]) == model.labels and "words" not in p
+        np.testing.assert_allclose(list(p["probabilities"].values()), row, atol=1e-6)
+        assert p["confidence"] == pytest.approx(row.max(), abs=1e-6)
+
+
+def test_explain_returns_words_at_their_offsets(api, model):
+    text = "The plot was dull, <b>the worst</b> waste of an evening!"
+    r = api.post("/v1/predict", json={"texts": [text], "explain": True})
+    assert r.status_code == 200, r.text
+    pred = r.json()["predictions"][0]
+    assert pred["label"] == model.predict([text])[0]
+    words = pred["words"]
+    assert words and all(text[w["start"]:w["end"]] == w["word"] for w in words)
+    top = max(words, key=lambda w: w["score"])["word"].lower()
+    assert any(w in top for w in ("dull", "worst", "waste")), words
+
+
+@pytest.mark.parametrize(("body", "status", "fragment"), [
+    ('{"texts": ["ok"]', 422, "JSON"),  # malformed JSON
+    ('{"texts": "not a list"}', 422, "texts"),
+    ('{"texts": [1, 2]}', 422, "string"),
+    ('{"texts": [null]}', 422, "string"),
+    ("{}", 422, "texts"),
+    ('{"texts": []}', 422, "at least 1"),
+    ('{"texts": ["ok"], "explain": "yes"}', 422, "explain"),
+    ('{"texts": ["ok"], "colour": "red"}', 422, "colour"),
+    ("[1, 2, 3]", 422, ""),
+    (json.dumps({"texts": ["x"] * 9}), 422, "at most 8"),
+    (json.dumps({"texts": ["x" * 2001]}), 422, "at most 2000 characters"),
+    (json.dumps({"texts": ["x" * 1900] * 8, "pad": "y" * 6000}), 413, "limit of 20,000"),
+])
+def test_bad_requests_get_a_4xx_with_a_message(api, body, status, fragment):
+    r = api.post("/v1/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and fragment in detail
+
+
+def test_oversized_chunked_body_is_refused_while_streaming(api):
+    def chunks():
+        yield b'{"texts": ["'
+        for _ in range(40):
+            yield b"y" * 1000
+        yield b'"]}'
+
+    r = api.post("/v1/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def test_wrong_method_and_unknown_route(api):
+    assert api.get("/v1/predict").status_code == 405
+    assert api.get("/v1/nothing-here").status_code == 404
+
+
+def test_concurrent_requests_are_batched_and_answered_correctly(api, model):
+    texts = synthetic_reviews(96, seed=11)["text"].tolist()
+    before = api.get("/readyz").json()
+
+    async def fire() -> list[dict]:
+        async with httpx.AsyncClient(base_url=str(api.base_url), timeout=30) as client:
+            rs = await asyncio.gather(*(client.post("/v1/predict", json={"texts": [t]}) for t in texts))
+        assert all(r.status_code == 200 for r in rs)
+        return [r.json()["predictions"][0] for r in rs]
+
+    preds = asyncio.run(fire())
+    # Each answer belongs to its own request, whatever batch it was scored in.
+    proba = model.predict_proba(texts)
+    for p, row in zip(preds, proba, strict=True):
+        np.testing.assert_allclose(list(p["probabilities"].values()), row, atol=1e-5)
+    after = api.get("/readyz").json()
+    assert after["texts"] - before["texts"] == len(texts)
+    assert after["batches"] - before["batches"] < len(texts)  # some requests shared a model call
+
+
+def test_file_upload_returns_the_cli_output(api, model, tmp_path):
+    df = synthetic_reviews(30, seed=2).rename(columns={"text": "review"})
+    df.loc[3, "review"] = 'Quoted, with a comma and\na newline — "great" fun!'
+    df.loc[4, "review"] = ""
+    src = tmp_path / "reviews.csv"
+    df.to_csv(src, index=False)
+    r = api.post("/v1/predict/file", files={"file": ("reviews.csv", src.read_bytes(), "text/csv")},
+                 data={"text_column": "review"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    assert 'filename="reviews-scored.csv"' in r.headers["content-disposition"]
+    expected = tmp_path / "expected.csv"
+    score_file(model, str(src), str(expected), "review")
+    assert r.text == expected.read_text()
+    assert len(pd.read_csv(io.StringIO(r.text), keep_default_na=False)) == len(df)
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), [
+    ("reviews.csv", b"title,body\na,b\n", "columns present: ['title', 'body']"),
+    ("reviews.csv", b"text\n\xff\xfe bad bytes\n", "UTF-8"),
+    ("reviews.exe", b"MZ...", "format"),
+])
+def test_bad_uploads_get_a_4xx_with_a_message(api, name, content, fragment):
+    r = api.post("/v1/predict/file", files={"file": (name, content)})
+    assert r.status_code == 422, r.text
+    assert fragment in r.json()["detail"]
+
+
+def test_oversized_upload_is_refused(api):
+    r = api.post("/v1/predict/file", files={"file": ("big.csv", b"text\n" + b"x" * 250_000)})
+    assert r.status_code == 413
+
+
+def test_model_health_readiness_and_docs(api, model, tiny_run):
+    info = api.get("/v1/model").json()
+    assert info["labels"] == model.labels and info["name"] == tiny_run.run_dir.name
+    assert info["architecture"] == "senti.rnn.v1" and info["runtime"] == "torch"
+    assert info["limits"] == {"max_texts": 8, "max_chars": 2000, "max_body_bytes": 20000, "max_upload_bytes": 200000}
+    assert info["metrics"]["accuracy"] == pytest.approx(tiny_run.metrics["accuracy"])
+    assert api.get("/healthz").json() == {"status": "ok"}
+    assert api.get("/readyz").json()["status"] == "ready"
+    assert "swagger" in api.get("/docs").text.lower()
+    schema = api.get("/openapi.json").json()
+    assert {"/v1/predict", "/v1/predict/file", "/v1/model"} <= set(schema["paths"])
+
+
+def test_serving_a_damaged_bundle_fails_with_one_line(tiny_run, tmp_path):
+    import shutil
+
+    run = shutil.copytree(tiny_run.run_dir, tmp_path / "run")
+    (run / "model" / "model.safetensors").write_bytes(b"not weights")
+    done = subprocess.run([SENTI, "serve", str(run), "--port", "1"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("error:") and "checksum mismatch" in done.stderr
