@@ -358,7 +358,7 @@ def _print_explanations(model: Any, texts: list[str], method: str, batch_size: i
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--dataset", default="tweets", show_default=True, help="A named dataset with human spans.")
 @click.option("--split", default="train", show_default=True, type=click.Choice(["train", "test"]))
 @click.option("--rows", default="eval", show_default=True,
@@ -369,17 +369,18 @@ def _print_explanations(model: Any, texts: list[str], method: str, batch_size: i
               type=click.Choice(["occlusion", "integrated-gradients"]))
 @click.option("--sentiment", default="predicted", show_default=True, type=click.Choice(["predicted", "label"]),
               help="Extract the span for the model's label, or for the given one (the competition's setting).")
-@click.option("--penalty", type=float, help="Price of each word of a span, in shares of the strongest word.")
-@click.option("--min-words", type=int, help="Texts with at most this many words are their own span.")
+@click.option("--penalty", type=float, help="Price of each word of a span, in shares of the strongest word [0.2].")
+@click.option("--min-words", type=int, help="Texts with at most this many words are their own span [2].")
+@click.option("--min-confidence", type=float,
+              help="With --sentiment predicted: less sure predictions keep the whole text [0.9].")
 @click.option("--limit", type=int, help="Score only the first N rows.")
 @click.option("--output", "-o", help="Write the spans, one row per text, to this CSV.")
 @click.option("--data-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def rationale(run_dir: str, dataset: str, split: str, rows: str, method: str, sentiment: str, penalty: float | None,
-              min_words: int | None, limit: int | None, output: str | None, data_dir: str | None,
-              as_json: bool) -> None:
+def rationale(run_dirs: tuple[str, ...], dataset: str, split: str, rows: str, method: str, sentiment: str,
+              limit: int | None, output: str | None, data_dir: str | None, as_json: bool, **span: float | None) -> None:
     """Extract the span that carries each text's sentiment and score it against the human selection
-    (word-level Jaccard), next to the whole-text and top-word baselines."""
+    (word-level Jaccard), next to the whole-text and top-word baselines. Several runs form a committee."""
     import dataclasses
 
     import senti
@@ -387,15 +388,13 @@ def rationale(run_dir: str, dataset: str, split: str, rows: str, method: str, se
     from senti.io import atomic_write
 
     df = select_rows(dataset, split, rows, data_dir, limit)
-    settings = dataclasses.replace(SpanSettings(), **{k: v for k, v in (("penalty", penalty),
-                                                                           ("min_words", min_words)) if v is not None})
-    metrics, spans = evaluate_rationales(senti.load(run_dir), df, method, sentiment, settings)
+    settings = dataclasses.replace(SpanSettings(), **{k: v for k, v in span.items() if v is not None})
+    metrics, spans = evaluate_rationales([senti.load(d) for d in run_dirs], df, method, sentiment, settings)
     metrics["rows"] = rows
     if output:
         atomic_write(Path(output), lambda tmp: spans.to_csv(tmp, index=False))
         click.echo(f"spans → {output}", err=True)
     click.echo(json.dumps(metrics, indent=2) if as_json else format_rationale_metrics(metrics))
-
 
 if __name__ == "__main__":
     main()
