@@ -19,7 +19,7 @@ from .conftest import DATA_DIR, needs_data
 # test split are de-duplicated and held out 80/20.
 EXPECTED = {
     "imdb": (25_000, 25_000, ["negative", "positive"]),
-    "tweets": (27_481, 3_534, ["negative", "neutral", "positive"]),
+    "tweets": (27_480, 3_534, ["negative", "neutral", "positive"]),  # 27,481 less one empty tweet, skipped
     "sst2": (67_349, 872, ["negative", "positive"]),
     "sst5": (8_544, 1_101, ["negative", "neutral", "positive", "very negative", "very positive"]),
     "uci_sentences": (2_386, 597, ["negative", "positive"]),

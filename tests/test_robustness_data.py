@@ -134,11 +134,12 @@ def test_a_text_column_given_as_label_is_caught(tmp_path):
 
 
 def test_fewer_rows_than_a_batch_still_train(tmp_path):
-    write(tmp_path, "d.csv", "text,label\ngreat film,pos\nawful film,neg\nloved it,pos\nhated it,neg\n"
-                             "superb,pos\ndull,neg\n")
+    write(tmp_path, "d.csv", b"text,label\ngreat film,pos\nawful film,neg\nloved it,pos\nhated it,neg\n"
+                             b"superb caf\xe9,pos\ndull,neg\n")
     run = senti.train(None, train=tmp_path / "d.csv", model="gru", epochs=1, batch_size=64, embedding_dim=8,
-                      hidden_size=8, min_count=1, progress=False)
+                      hidden_size=8, min_count=1, encoding="cp1252", progress=False)
     assert run.model.labels == ["neg", "pos"] and len(run.history) == 1
+    assert run.config.data.encoding == "cp1252"
 
 
 def test_duplicates_are_counted_and_reported(tmp_path, caplog):
@@ -186,3 +187,33 @@ def test_prediction_on_stray_quote_tsv_and_empty_files(tmp_path, tiny_run):
     assert score_file(tiny_run.model, str(src), str(tmp_path / "out.csv"), chunk_size=2) == 3
     with pytest.raises(DataError, match="the file is empty"):
         score_file(tiny_run.model, str(write(tmp_path, "e.csv", b"")), str(tmp_path / "o.csv"))
+
+
+def test_an_unquoted_separator_names_the_line(tmp_path, tiny_run):
+    src = write(tmp_path, "d.csv", "text,label\ngood,pos\nbad, awful,neg\n")
+    for read in (read_texts, lambda p: score_file(tiny_run.model, str(p), str(tmp_path / "o.csv"))):
+        with pytest.raises(DataError, match="Expected 2 fields in line 3, saw 3; quote texts that contain the sep"):
+            read(src)
+
+
+def test_a_malformed_json_line_is_named_not_dropped(tmp_path, tiny_run):
+    src = write(tmp_path, "d.jsonl", '{"text": "good", "label": 1}\n\n{"text": "bad", label: 0}\n')
+    for read in (read_texts, lambda p: score_file(tiny_run.model, str(p), str(tmp_path / "o.csv"))):
+        with pytest.raises(DataError, match=r"d.jsonl: line 3 is not valid JSON \(Expecting property name"):
+            read(src)
+    write(tmp_path, "s.jsonl", '{"text": "good", "label": 1}\n"just a string"\n')
+    with pytest.raises(DataError, match="line 2 is a JSON str, not an object"):
+        read_texts(tmp_path / "s.jsonl")
+
+
+def test_the_commands_take_the_options_and_fail_in_one_line(tmp_path, tiny_run):
+    from .test_cli import run
+
+    src = write(tmp_path, "d.csv", b"text,label\nwonderful,positive\n,negative\ncaf\xe9 awful,negative\n")
+    p = run("evaluate", tiny_run.run_dir, "--input", src, check=False)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1].endswith("or pass --errors replace")
+    p = run("evaluate", tiny_run.run_dir, "--input", src, "--encoding", "cp1252", "--empty", "error", check=False)
+    assert p.returncode == 1 and "1 row(s) have an empty text (first at row 2)" in p.stderr
+    p = run("evaluate", tiny_run.run_dir, "--input", src, "--errors", "replace", "--json")
+    assert json.loads(p.stdout)["n"] == 2 and "skipped 1 row(s) with an empty text" in p.stderr

@@ -13,7 +13,16 @@ from typing import TextIO
 
 import pandas as pd
 
-from senti.data.readers import DataError, codec, csv_options, decode_error_message, detect_format, open_text
+from senti.data.readers import (
+    DataError,
+    codec,
+    csv_options,
+    decode_error_message,
+    detect_format,
+    iter_jsonl,
+    open_text,
+    unreadable_message,
+)
 from senti.io import atomic_write
 from senti.pipeline import SentimentModel
 
@@ -43,8 +52,7 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
             for chunk in reader:
                 yield _with_text(chunk, text_column, path)
         elif fmt == "jsonl":
-            for chunk in pd.read_json(path, lines=True, chunksize=chunk_size, dtype=False, encoding=enc,
-                                      encoding_errors=errors):
+            for chunk in iter_jsonl(path, enc, errors, chunk_size):
                 yield _with_text(chunk, text_column, path)
         else:
             with open_text(path, enc, errors) as f:
@@ -53,6 +61,10 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
         raise DataError(decode_error_message(path, fmt, enc, e)) from e
     except pd.errors.EmptyDataError as e:
         raise DataError(f"{path}: the file is empty (no header row)") from e
+    except DataError:
+        raise
+    except ValueError as e:  # pandas' ParserError: a malformed row
+        raise DataError(unreadable_message(path, fmt, e)) from e
     except FileNotFoundError as e:
         raise DataError(f"{path}: no such file") from e
 

@@ -79,7 +79,7 @@ def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, encoding_errors=errors,
                                **csv_options(path, fmt, enc, errors))
         if fmt == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False, encoding=enc, encoding_errors=errors)
+            return next(iter_jsonl(path, enc, errors))
         if fmt == "json":
             return pd.read_json(path, dtype=False, encoding=enc, encoding_errors=errors)
         if fmt == "parquet":
@@ -91,9 +91,40 @@ def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
         raise DataError(decode_error_message(path, fmt, enc, e)) from e
     except pd.errors.EmptyDataError as e:
         raise DataError(f"{path}: the file is empty (no header row)") from e
-    except (ValueError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: could not be read as {fmt}: {_one_line(e)}") from e
+    except DataError:
+        raise
+    except ValueError as e:  # pandas' ParserError: a malformed row
+        raise DataError(unreadable_message(path, fmt, e)) from e
     raise DataError(f"unknown format {fmt!r}")
+
+
+def iter_jsonl(path: str | Path, enc: str, errors: str = "strict", chunk_size: int | None = None
+               ) -> Iterator[pd.DataFrame]:
+    """JSON Lines as DataFrames of ``chunk_size`` records (one frame of all when None); blank lines are not rows,
+    and a line that is not a JSON object is an error naming the line, not a row lost."""
+    records: list[dict] = []
+    with open_text(path, enc, errors) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}: line {n} is not valid JSON ({e.msg} at column {e.colno}); fix or remove "
+                                "it") from e
+            if not isinstance(record, dict):
+                raise DataError(f"{path}: line {n} is a JSON {type(record).__name__}, not an object with named fields")
+            records.append(record)
+            if chunk_size and len(records) == chunk_size:
+                yield pd.DataFrame.from_records(records)
+                records = []
+    if records or not chunk_size:
+        yield pd.DataFrame.from_records(records)
+
+
+def unreadable_message(path: str | Path, fmt: str, error: Exception) -> str:
+    hint = "; quote texts that contain the separator" if isinstance(error, pd.errors.ParserError) else ""
+    return f"{path}: could not be read as {fmt}: {_one_line(error)}{hint}"
 
 
 def csv_options(path: str | Path, fmt: str, enc: str, errors: str) -> dict[str, object]:
