@@ -1,0 +1,142 @@
+"""CPU inference speed and accuracy on the IMDB test set, per runtime, in one run:
+PyTorch eager fp32, ONNX Runtime fp32, ONNX Runtime int8 (dynamic quantization), and the TF-IDF + LR baseline.
+
+    SENTI_DATA_DIR=../shared/data .venv/bin/python bench/inference.py --run runs/imdb-default \\
+        [--baseline runs/compare-imdb/tfidf-logreg] [--threads 2] [--n 25000]
+
+For each runtime, in a fresh process (so peak memory is its own): reviews/s end to end (raw text →
+probabilities, batches of 256 sorted by length), reviews/s of the network alone (ids → probabilities), the
+rate of the text pipeline alone (clean → tokens → ids), single-review latency p50/p99 over 300 reviews, test
+accuracy and peak RSS. The run directory is copied, never modified. Writes bench/results/inference_imdb.json
+and .md. Run it alone: on two cores any other CPU-heavy job skews every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import numpy as np
+from _common import machine_info, peak_rss_mib
+
+import senti
+from senti.io import write_json
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def worker(run_dir: str, runtime: str, threads: int, n: int) -> dict:
+    from senti.pipeline import configure_cpu
+
+    configure_cpu(threads)
+    test = senti.load_dataset("imdb", "test")
+    if n < len(test):
+        test = test.sample(n, random_state=0)
+    texts, labels = test["text"].tolist(), test["label"].to_numpy()
+    model = senti.SentimentModel.load(run_dir, runtime=runtime, threads=threads)
+    model.predict_proba(texts[:256])  # warm-up: allocations, ORT's first-run planning
+
+    t0 = time.perf_counter()
+    proba = model.predict_proba(texts)
+    end_to_end = time.perf_counter() - t0
+    out: dict = {"runtime": model.runtime, "reviews": len(texts),
+                 "accuracy": round(float((model.classes_[proba.argmax(1)] == labels).mean()), 5),
+                 "reviews_per_s": round(len(texts) / end_to_end)}
+    if model.vocab is not None:  # neural: split the time between the text pipeline and the network
+        t0 = time.perf_counter()
+        ids = model.encode(texts)
+        encode = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.predict_proba_ids(ids)
+        network = time.perf_counter() - t0
+        out |= {"text_pipeline_reviews_per_s": round(len(texts) / encode),
+                "network_reviews_per_s": round(len(texts) / network),
+                "mean_tokens": round(float(np.mean([len(s) for s in ids])), 1)}
+    rng = np.random.default_rng(1)
+    lat = []
+    for i in rng.choice(len(texts), size=300, replace=False):
+        t0 = time.perf_counter()
+        model.predict_proba([texts[i]])
+        lat.append((time.perf_counter() - t0) * 1000)
+    out |= {"latency_ms_p50": round(float(np.percentile(lat, 50)), 2),
+            "latency_ms_p99": round(float(np.percentile(lat, 99)), 2),
+            "peak_rss_mib": round(peak_rss_mib())}
+    return out
+
+
+def run_worker(run_dir: Path, runtime: str, threads: int, n: int) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--worker", runtime, "--run", str(run_dir),
+                           "--threads", str(threads), "--n", str(n)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{runtime} worker failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True, help="Run directory of a trained neural model.")
+    ap.add_argument("--baseline", help="Run directory of a tfidf-logreg model (trained here if not given).")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--n", type=int, default=25_000, help="Test reviews to score (25,000 = all).")
+    ap.add_argument("--name", default="inference_imdb")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.run, args.worker, args.threads, args.n)))
+        return
+
+    from senti.runtime.onnx import export_onnx
+
+    info = machine_info()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(shutil.copytree(args.run, Path(tmp) / "run", ignore=shutil.ignore_patterns("checkpoints")))
+        t0 = time.perf_counter()
+        export_onnx(run)
+        t1 = time.perf_counter()
+        export_onnx(run, quantize="int8")
+        export_s = {"onnx": round(t1 - t0, 1), "onnx-int8": round(time.perf_counter() - t1, 1)}
+        for runtime in ("torch", "onnx", "onnx-int8"):
+            row = run_worker(run, runtime, args.threads, args.n)
+            row["export_seconds"] = export_s.get(runtime)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        baseline = args.baseline
+        if baseline is None:
+            baseline = str(Path(tmp) / "tfidf")
+            senti.train(baseline, dataset="imdb", model="tfidf-logreg", progress=False)
+        row = run_worker(Path(baseline), "auto", args.threads, args.n)
+        row["runtime"] = "tfidf-logreg (numpy/scipy)"
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        size = {name: (run / "model" / f).stat().st_size for name, f in
+                (("torch", "model.safetensors"), ("onnx", "model.onnx"), ("onnx-int8", "model.int8.onnx"))}
+    model_cfg = json.loads((Path(args.run) / "config.json").read_text())["model"]
+    result = {"benchmark": args.name, "machine": info, "threads": args.threads, "run": str(args.run),
+              "model": model_cfg, "file_bytes": size, "results": rows,
+              "note": "each runtime in its own process, one after another; nothing else ran on the machine"}
+    RESULTS.mkdir(exist_ok=True)
+    write_json(RESULTS / f"{args.name}.json", result)
+    lines = ["| runtime | accuracy | reviews/s end to end | network only | text pipeline | latency p50 / p99 ms "
+             "| peak RSS MiB |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['runtime']} | {r['accuracy'] * 100:.2f} % | {r['reviews_per_s']:,} | "
+                     f"{_n(r.get('network_reviews_per_s'))} | {_n(r.get('text_pipeline_reviews_per_s'))} | "
+                     f"{r['latency_ms_p50']} / {r['latency_ms_p99']} | {r['peak_rss_mib']} |")
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def _n(x: int | None) -> str:
+    return "–" if x is None else f"{x:,}"
+
+
+if __name__ == "__main__":
+    main()
