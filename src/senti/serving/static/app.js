@@ -36,7 +36,12 @@
 
   const pct = (p, digits = 1) => `${(100 * p).toFixed(digits)} %`;
   const fmtInt = (n) => n.toLocaleString("en-US");
-  const signed = (x) => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(3);
+  // A word score: three decimals, or two significant digits when smaller (a confident model's scores can be tiny).
+  function signed(x) {
+    const a = Math.abs(x);
+    if (a === 0) return "0";
+    return (x > 0 ? "+" : "−") + (a >= 0.001 ? a.toFixed(3) : a.toExponential(1));
+  }
 
   function fmtBytes(n) {
     if (n < 1024) return `${n} bytes`;
