@@ -21,6 +21,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from .conftest import synthetic_reviews
+
 SENTI = str(Path(sys.executable).parent / "senti")
 CHROMIUM = os.environ.get("SENTI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -37,13 +39,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tiny_run, tmp_path_factory):
+@contextlib.contextmanager
+def serve(run_dir: Path, log: Path):
     """``senti serve RUN_DIR`` on a free port, as a user starts it; its base URL once /readyz answers 200."""
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log, "w") as f:
-        proc = subprocess.Popen([SENTI, "serve", str(tiny_run.run_dir), "--host", "127.0.0.1", "--port", str(port)],
+        proc = subprocess.Popen([SENTI, "serve", str(run_dir), "--host", "127.0.0.1", "--port", str(port)],
                                 stdout=f, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -60,7 +61,7 @@ def server(tiny_run, tmp_path_factory):
                 raise AssertionError(f"senti serve was not ready within 60 s:\n{log.read_text()}")
             time.sleep(0.1)
         # The port is ours (not another server that happened to bind it first).
-        assert proc.poll() is None and httpx.get(f"{base}/v1/model").json()["name"] == tiny_run.run_dir.name
+        assert proc.poll() is None and httpx.get(f"{base}/v1/model").json()["name"] == run_dir.name
         yield base
     finally:
         proc.terminate()
@@ -69,6 +70,24 @@ def server(tiny_run, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_run, tmp_path_factory):
+    with serve(tiny_run.run_dir, tmp_path_factory.mktemp("serve") / "serve.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def three_class_run(tmp_path_factory):
+    """Like ``tiny_run``, with a neutral class: a label that is neither positive nor negative."""
+    import senti
+
+    d = tmp_path_factory.mktemp("three")
+    df = synthetic_reviews(900, seed=3, classes=("negative", "neutral", "positive"))
+    df.to_csv(d / "train.csv", index=False)
+    return senti.train(d / "run", train=d / "train.csv", model="gru", epochs=6, embedding_dim=32, hidden_size=32,
+                       min_count=1, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +104,8 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, server):
+@contextlib.contextmanager
+def open_page(browser, server: str):
     """A fresh page on the server's home; fails the test on any script error, CSP violation or outside request."""
     context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
     pg = context.new_page()
@@ -105,6 +124,12 @@ def page(browser, server):
     yield pg
     context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser, server):
+    with open_page(browser, server) as pg:
+        yield pg
 
 
 def analyse(page: Page, text: str, *, keyboard: bool = False) -> None:
@@ -307,3 +332,27 @@ def test_screenshot_of_the_page_in_use(page, tmp_path):
     assert shot.stat().st_size > 20_000
     with contextlib.suppress(OSError):  # another user's file, or a read-only /tmp: the tmp_path copy is the test's
         shutil.copyfile(shot, SCREENSHOT_FOR_REVIEW)
+
+
+def test_a_label_neither_positive_nor_negative_is_explained_as_for_or_against(browser, three_class_run, tmp_path):
+    model = three_class_run.model
+    text = "The film was okay, an average and decent story."
+    assert model.predict([text])[0] == "neutral", "the fixture model should find this review neutral"
+    src = tmp_path / "three.csv"
+    texts = [text, POSITIVE, NEGATIVE, "A fine, decent plot."]
+    pd.DataFrame({"text": texts}).to_csv(src, index=False)
+    with serve(three_class_run.run_dir, tmp_path / "serve.log") as base, open_page(browser, base) as page:
+        analyse(page, text)
+        expect(page.locator("#pred-label")).to_have_text("neutral")
+        expect(page.locator("#probabilities tbody tr")).to_have_count(3)
+        expect(page.locator("#legend")).to_contain_text("supports “neutral”")
+        expect(page.locator("#legend")).to_contain_text("argues against “neutral”")
+        words = model.explain([text])[0].words
+        top = max(range(len(words)), key=lambda i: words[i].score)
+        expect(page.locator("#explained mark.word").nth(top)).to_have_class("word w-for")
+
+        upload(page, src, "text")
+        counts = Counter(model.predict(texts))
+        for label in ("negative", "neutral", "positive"):
+            expect(page.locator(f'#label-chart g.bar[data-label="{label}"]')).to_have_attribute(
+                "data-count", str(counts[label]))

@@ -10,6 +10,7 @@
   const $ = (id) => document.getElementById(id);
   let model = null;              // GET /v1/model, once loaded
   let downloadUrl = null;        // object URL of the last scored file
+  let chartData = null;          // [counts, total] of the last scored file, to redraw the chart on resize
 
   // ---------------------------------------------------------------------------------------------
   // Small helpers
@@ -423,6 +424,8 @@
     for (const r of data) counts.set(r[iLabel], (counts.get(r[iLabel]) || 0) + 1);
 
     $("file-summary").textContent = `${fmtInt(data.length)} ${data.length === 1 ? "row" : "rows"} of ${fileName} scored.`;
+    $("file-result").hidden = false;  // before drawing: the chart is sized to its container
+    chartData = [counts, data.length];
     renderChart(counts, data.length);
     renderTable(header, data, iText, iLabel, iConf);
 
@@ -431,13 +434,15 @@
     const link = $("download-link");
     link.href = downloadUrl;
     link.download = `${fileName.replace(/\.[^.]*$/, "") || "reviews"}-scored.csv`;
-    $("file-result").hidden = false;
   }
 
   function renderChart(counts, total) {
     const chart = $("label-chart");
     const entries = [...counts.entries()];
-    const W = 640, rowH = 30, labelW = 150, valueW = 120, top = 4;
+    // Drawn at the container's width (at most 640 px), so the text keeps its size on a phone.
+    const W = Math.round(Math.min(640, Math.max(260, chart.parentElement.clientWidth || 640)));
+    const longest = Math.max(4, ...entries.map(([l]) => String(l).length));
+    const rowH = 30, top = 4, valueW = 100, labelW = Math.min(160, Math.max(60, 8 * longest + 16));
     const barMax = W - labelW - valueW;
     const H = top * 2 + rowH * entries.length;
     chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -511,6 +516,15 @@
         $("file-input").files = e.dataTransfer.files;
         clearError($("file-error"));
       }
+    });
+    let pending = false;
+    window.addEventListener("resize", () => {
+      if (pending || !chartData || $("file-result").hidden) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        renderChart(...chartData);
+      });
     });
     loadModel();
   }
