@@ -133,8 +133,9 @@ def _write_stream(model: SentimentModel, chunks: Iterator[tuple[pd.DataFrame, li
                 buf.write(json.dumps(rec, ensure_ascii=False) + "\n")
             f.write(buf.getvalue())
         else:
+            # Every text quoted: minimal quoting leaves a bare "\r" unquoted, and readers take it for a row end.
             scored.to_csv(f, sep="," if fmt == "csv" else "\t", index=False, header=first,
-                          quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+                          quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
         f.flush()
         first = False
         n += len(scored)
