@@ -224,6 +224,17 @@ def test_review_text_is_never_interpreted_as_html(page):
     assert page.locator("#explained img, #explained b").count() == 0
 
 
+def test_highlights_stay_on_their_words_after_emoji(page, tiny_run):
+    """The server's offsets count characters (code points); JavaScript strings count UTF-16 units."""
+    text = "😀 Loved it! 🎬🍿 A wonderful film, très bien 👍🏽 — not boring."
+    analyse(page, text)
+    assert page.locator("#explained").text_content() == text
+    marks = page.locator("#explained mark.word").all_text_contents()
+    assert marks == [w.word for w in tiny_run.model.explain([text])[0].words]
+    assert "wonderful" in marks and "👍🏽" in marks
+    expect(page.locator("#char-count")).to_contain_text(f"{len(text)} / ")
+
+
 def test_empty_review_and_api_errors_are_shown(page, server):
     page.click("#analyse-button")
     expect(page.locator("#predict-error")).to_have_text("Type or paste a review first.")

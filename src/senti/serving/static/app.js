@@ -35,6 +35,14 @@
     return node;
   }
 
+  // Lengths and offsets in characters (code points), as the server counts them in Python; JavaScript's own
+  // string indices count UTF-16 units, and an emoji is two of those.
+  const charLength = (s) => {
+    let n = 0;
+    for (const _ of s) n++;
+    return n;
+  };
+
   const pct = (p, digits = 1) => `${(100 * p).toFixed(digits)} %`;
   const fmtInt = (n) => n.toLocaleString("en-US");
   // A word score: three decimals, or two significant digits when smaller (a confident model's scores can be tiny).
@@ -222,7 +230,7 @@
   // ---------------------------------------------------------------------------------------------
 
   function updateCharCount() {
-    const n = $("review-text").value.length;
+    const n = charLength($("review-text").value);
     const max = model && model.limits && model.limits.max_chars;
     const node = $("char-count");
     node.textContent = max ? `${fmtInt(n)} / ${fmtInt(max)} characters` : `${fmtInt(n)} characters`;
@@ -240,8 +248,9 @@
       return;
     }
     const max = model && model.limits && model.limits.max_chars;
-    if (max && text.length > max) {
-      showError(error, `This review has ${fmtInt(text.length)} characters; the server accepts up to ${fmtInt(max)}.`);
+    const length = charLength(text);
+    if (max && length > max) {
+      showError(error, `This review has ${fmtInt(length)} characters; the server accepts up to ${fmtInt(max)}.`);
       return;
     }
     const button = $("analyse-button");
@@ -308,8 +317,10 @@
 
   function renderWords(text, predLabel, words) {
     const target = $("explained");
+    const chars = Array.from(text);  // the server's offsets count characters (code points)
+    const span = (a, b) => chars.slice(a, b).join("");
     const valid = words
-      .filter((w) => Number.isInteger(w.start) && Number.isInteger(w.end) && w.start >= 0 && w.end <= text.length && w.start < w.end)
+      .filter((w) => Number.isInteger(w.start) && Number.isInteger(w.end) && w.start >= 0 && w.end <= chars.length && w.start < w.end)
       .sort((a, b) => a.start - b.start);
     const scale = wordScale(predLabel);
     const strongest = Math.max(1e-9, ...valid.map((w) => Math.abs(w.score)));
@@ -318,19 +329,19 @@
     let at = 0;
     for (const w of valid) {
       if (w.start < at) continue;  // overlapping span: keep the first
-      if (w.start > at) nodes.push(document.createTextNode(text.slice(at, w.start)));
+      if (w.start > at) nodes.push(document.createTextNode(span(at, w.start)));
       const strength = Math.abs(w.score) / strongest;
       const tone = strength < MIN_SHADE ? "none" : scale.tone(w.score);
       const mark = el("mark", {
         class: `word w-${tone}`,
         title: `${signed(w.score)} toward “${predLabel}”`,
         "data-score": w.score,
-      }, text.slice(w.start, w.end));
+      }, span(w.start, w.end));
       if (tone !== "none") mark.style.setProperty("--strength", (0.15 + 0.85 * strength).toFixed(3));
       nodes.push(mark);
       at = w.end;
     }
-    if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+    if (at < chars.length) nodes.push(document.createTextNode(span(at, chars.length)));
     target.replaceChildren(...nodes);
 
     // Legend: the two colours, what they mean, and how to read the shades.
