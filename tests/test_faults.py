@@ -226,3 +226,27 @@ def test_a_pickle_or_truncated_checkpoint_is_refused_on_resume(small_run, tmp_pa
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
     with pytest.raises(TrainingError, match="last.ckpt: not a checkpoint this run can resume from"):
         senti.resume(run_dir, progress=False, report=False)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="an atomic swap of two folders needs renameat2")
+def test_replacing_a_bundle_never_leaves_the_path_without_one(small_run, tmp_path, monkeypatch):
+    import shutil
+
+    from senti.io import replace_dir
+
+    bundle, new = tmp_path / "model", tmp_path / ".model.new.tmp"
+    shutil.copytree(small_run / "model", bundle)
+    shutil.copytree(small_run / "model", new)
+    real_replace, calls = os.replace, []
+
+    def die_on_the_second_rename(a, b):  # where two plain renames would have moved the old bundle away
+        calls.append(b)
+        if len(calls) == 2:
+            raise SystemExit("killed")
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", die_on_the_second_rename)
+    replace_dir(new, bundle)
+    monkeypatch.undo()
+    senti.load(bundle)
+    assert not new.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["model"]

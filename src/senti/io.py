@@ -3,6 +3,7 @@ only ever sees the old complete file or the new complete file."""
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -74,15 +75,31 @@ def read_json(path: str | Path) -> Any:
 
 
 def replace_dir(src: Path, dst: Path) -> None:
-    """Move a finished folder ``src`` onto ``dst``, replacing an older one, never leaving ``dst`` half-written."""
-    old = dst.with_name(f".{dst.name}.old{TMP_SUFFIX}")
-    if old.exists():
-        shutil.rmtree(old)
-    if dst.exists():
-        os.replace(dst, old)
-    os.replace(src, dst)
-    shutil.rmtree(old, ignore_errors=True)
+    """Move a finished folder ``src`` onto ``dst``, replacing an older one, never leaving ``dst`` half-written.
+
+    Where the kernel can swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``), a crash at any moment
+    leaves the old or the new folder at ``dst``; elsewhere two renames leave a short window with neither."""
+    if dst.exists() and _exchange(src, dst):
+        shutil.rmtree(src, ignore_errors=True)  # src now holds the old folder
+    else:
+        old = dst.with_name(f".{dst.name}.old{TMP_SUFFIX}")
+        if old.exists():
+            shutil.rmtree(old)
+        if dst.exists():
+            os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
     _fsync_dir(dst.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths; False where the platform or file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _fsync_dir(path: Path) -> None:
