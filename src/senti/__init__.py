@@ -25,9 +25,12 @@ from senti.training.run import Run, resume, train
 from senti.training.trainer import TrainingError, TrainingInterrupted
 
 
-def load(path: str | Path) -> SentimentModel:
-    """Load a trained model from a run directory or a bundle folder (no pickle, checksums verified)."""
-    return SentimentModel.load(path)
+def load(path: str | Path, runtime: str = "auto", threads: int | None = None) -> SentimentModel:
+    """Load a trained model from a run directory or a bundle folder (no pickle, checksums verified).
+
+    ``runtime``: ``auto`` scores with the fastest verified ONNX export (``senti export``) if there is one,
+    else PyTorch; ``torch``, ``onnx`` or ``onnx-int8`` insist on one."""
+    return SentimentModel.load(path, runtime, threads)
 
 
 __all__ = [
