@@ -160,11 +160,44 @@ def test_too_little_free_space_fails_early(tmp_path, data, monkeypatch):
         senti.train(tmp_path / "r", train=data[1], progress=False)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders (see the read-only mount below)")
 def test_read_only_output_folder(tmp_path, data):
     (tmp_path / "ro").mkdir(mode=0o500)
     with pytest.raises(OSError, match="cannot write to .*ro: Permission denied"):
         senti.train(tmp_path / "ro", train=data[1], progress=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real, tiny file system (tmpfs); only where the tests may mount one (root with CAP_SYS_ADMIN)."""
+    where = tmp_path / "disk"
+    where.mkdir()
+
+    def mount(options):
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+        if p.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {p.stderr.decode().strip()}")
+        return where
+
+    yield mount
+    subprocess.run(["umount", str(where)], capture_output=True)
+
+
+def test_a_read_only_file_system_fails_before_training(small_disk, data):
+    disk = small_disk("ro,size=1m")
+    with pytest.raises(OSError, match="cannot write to .*disk: Read-only file system"):
+        senti.train(disk, train=data[1], progress=False)
+
+
+def test_a_full_disk_fails_early_or_at_the_checkpoint_with_a_clear_message(small_disk, data, monkeypatch):
+    disk = small_disk("size=256k")
+    with pytest.raises(OSError, match=r"only 0 MiB free on the disk of .*disk/r; a run needs at least 100 MiB"):
+        senti.train(disk / "r", train=data[1], progress=False)
+    monkeypatch.setenv("SENTI_MIN_FREE_MB", "0")  # past the early check: the disk fills at the first checkpoint
+    with pytest.raises(TrainingError, match="last.ckpt: No space left on device; the previous checkpoint"):
+        senti.train(disk / "r", train=data[1], model="gru", embedding_dim=256, hidden_size=128, checkpoint_every=2,
+                    overwrite=True, progress=False)
+    assert not list((disk / "r" / "checkpoints").glob("*"))
 
 
 # -- diverging training ------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_encoding_option_or_replacement_reads_the_file(tmp_path, caplog):
     path = write(tmp_path, "d.csv", LATIN1)
     assert read_texts(path, encoding="cp1252")["text"].tolist() == ["good", "two\nlines", "café noir"]
     with caplog.at_level(logging.WARNING, "senti"):
-        df = read_texts(path, errors="replace")
+        df = read_texts(path, encoding_errors="replace")
     assert df["text"].tolist() == ["good", "two\nlines", "caf\ufffd noir"] and df["label"].tolist()[2] == "pos"
     assert "1 row(s) had undecodable bytes, replaced by U+FFFD (first at row 3)" in caplog.text
     with pytest.raises(DataError, match="unknown encoding 'klingon'"):
@@ -179,7 +179,7 @@ def test_prediction_reads_undecodable_bytes_when_asked(tmp_path, tiny_run):
     with pytest.raises(DataError, match=r"at byte 39 \(line 5, row 3\)"):
         score_file(tiny_run.model, str(src), str(tmp_path / "out.csv"))
     assert not (tmp_path / "out.csv").exists() and not list(tmp_path.glob(".out*"))  # nothing half-written
-    assert score_file(tiny_run.model, str(src), str(tmp_path / "out.csv"), errors="replace") == 3
+    assert score_file(tiny_run.model, str(src), str(tmp_path / "out.csv"), encoding_errors="replace") == 3
     assert score_file(tiny_run.model, str(src), str(tmp_path / "out.csv"), encoding="latin-1") == 3
     assert pd.read_csv(tmp_path / "out.csv")["text"].tolist() == ["good", "two\nlines", "café noir"]
 
@@ -230,7 +230,7 @@ RAW_FIELD = st.text(st.characters(blacklist_categories=("Cs",), blacklist_charac
 
 
 @given(WRITABLE, st.sampled_from(["csv", "tsv", "jsonl", "csv.gz"]))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_texts_written_by_pandas_read_back_unchanged(tmp_path, texts, fmt):
     frame = pd.DataFrame({"text": texts, "label": [("neg", "pos")[i % 2] for i in range(len(texts))]})
     path = tmp_path / f"d.{fmt}"
@@ -243,7 +243,7 @@ def test_any_texts_written_by_pandas_read_back_unchanged(tmp_path, texts, fmt):
 
 
 @given(st.lists(RAW_FIELD, min_size=1, max_size=8))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_raw_tsv_with_any_stray_quote_reads_every_quote_as_text(tmp_path, texts):
     texts = [*texts, 'she said "no']  # one stray quote: the file is not CSV-quoted
     path = tmp_path / "d.tsv"
@@ -255,7 +255,7 @@ def test_a_raw_tsv_with_any_stray_quote_reads_every_quote_as_text(tmp_path, text
 
 @given(st.lists(st.one_of(ANY_TEXT, st.sampled_from(["", " ", "\r", "a\rb", '"', "\n\n"])), min_size=1,
                 max_size=12), st.sampled_from(["csv", "tsv", "jsonl"]))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_scored_output_has_one_row_per_input_row_holding_the_same_text(tmp_path, tiny_run, texts, fmt):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)))

@@ -48,7 +48,7 @@ def test_awkward_texts_get_a_distribution_from_every_model(models, kind):
 
 
 @given(st.lists(TEXT, min_size=1, max_size=6), st.sampled_from(sorted(KINDS)))
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_text_gets_a_distribution_from_every_model(models, texts, kind):
     proba = models[kind].predict_proba(texts)
     assert_distributions(proba, len(texts))

@@ -235,8 +235,8 @@ def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | No
     if bool(dataset) == bool(input_file):
         raise click.UsageError("give exactly one of --dataset NAME or --input FILE")
     df = (senti.load_dataset(dataset, split, data_dir) if dataset
-          else senti.read_texts(input_file, text_column, label_column, encoding=encoding, errors=encoding_errors,
-                                empty=empty))
+          else senti.read_texts(input_file, text_column, label_column, encoding=encoding,
+                                encoding_errors=encoding_errors, empty=empty))
     model = senti.load(run_dir)
     metrics = model.evaluate(df["text"].tolist(), df["label"].tolist())
     click.echo(json.dumps(metrics, indent=2) if as_json else format_metrics(metrics))
@@ -279,7 +279,7 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
         raise click.UsageError("--explain explains texts given as arguments, not --input files")
     if input_file:
         n = score_file(model, input_file, output_file, text_column, batch_size=batch_size, encoding=encoding,
-                       errors=encoding_errors)
+                       encoding_errors=encoding_errors)
         if output_file:
             click.echo(f"scored {n:,} rows → {output_file}", err=True)
         return

@@ -27,13 +27,13 @@ from senti.io import atomic_write
 from senti.pipeline import SentimentModel
 
 
-def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "utf-8", errors: str = "strict"
-                ) -> Iterator[tuple[pd.DataFrame, list[str]]]:
+def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "utf-8",
+                encoding_errors: str = "strict") -> Iterator[tuple[pd.DataFrame, list[str]]]:
     """Chunks of the input (all original columns kept) with their texts."""
-    enc = codec(encoding, errors)
+    enc = codec(encoding, encoding_errors)
     if path == "-":
         raw = getattr(sys.stdin, "buffer", None)  # a test or notebook may have replaced stdin with a text stream
-        stdin = io.TextIOWrapper(raw, encoding=enc, errors=errors) if raw else sys.stdin
+        stdin = io.TextIOWrapper(raw, encoding=enc, errors=encoding_errors) if raw else sys.stdin
         try:
             yield from _line_chunks(stdin, chunk_size)
         except UnicodeDecodeError as e:
@@ -48,14 +48,14 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
     try:
         if fmt in ("csv", "tsv"):
             reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, encoding=enc,
-                                 encoding_errors=errors, **csv_options(path, fmt, enc, errors))
+                                 encoding_errors=encoding_errors, **csv_options(path, fmt, enc, encoding_errors))
             for chunk in reader:
                 yield _with_text(chunk, text_column, path)
         elif fmt == "jsonl":
-            for chunk in iter_jsonl(path, enc, errors, chunk_size):
+            for chunk in iter_jsonl(path, enc, encoding_errors, chunk_size):
                 yield _with_text(chunk, text_column, path)
         else:
-            with open_text(path, enc, errors) as f:
+            with open_text(path, enc, encoding_errors) as f:
                 yield from _line_chunks(f, chunk_size)
     except UnicodeDecodeError as e:
         raise DataError(decode_error_message(path, fmt, enc, e)) from e
@@ -102,10 +102,11 @@ def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], ba
 
 def score_file(model: SentimentModel, src: str, dst: str | None, text_column: str = "text",
                chunk_size: int = 10_000, batch_size: int = 256, encoding: str = "utf-8",
-               errors: str = "strict") -> int:
+               encoding_errors: str = "strict") -> int:
     """Score ``src`` into ``dst`` (CSV/TSV/JSONL by extension; JSONL on stdout when ``dst`` is None)."""
     if dst is None:
-        return _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, errors), sys.stdout, "jsonl",
+        return _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors), sys.stdout,
+                             "jsonl",
                              batch_size)
     out_fmt = detect_format(dst)
     if out_fmt not in ("csv", "tsv", "jsonl"):
@@ -115,7 +116,7 @@ def score_file(model: SentimentModel, src: str, dst: str | None, text_column: st
     def write(tmp: str) -> None:
         nonlocal n
         with open(tmp, "w", encoding="utf-8", newline="") as f:
-            n = _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, errors), f, out_fmt,
+            n = _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors), f, out_fmt,
                               batch_size)
 
     atomic_write(dst, write)

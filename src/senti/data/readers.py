@@ -4,7 +4,7 @@ labelled, ``label`` columns (labels as strings).
 
 Scraped files are messy, so every way a file can be wrong ends in a :class:`DataError` that names the file,
 the row and what to do, and nothing is dropped without a count: undecodable bytes are located (byte, line,
-row) or replaced on request (``errors="replace"``), empty texts are skipped with a warning or refused
+row) or replaced on request (``encoding_errors="replace"``), empty texts are skipped with a warning or refused
 (``empty="error"``), and labels that mix numbers and words are refused. Rows are numbered from 1, the first
 row after the header.
 """
@@ -63,29 +63,29 @@ def codec(encoding: str, errors: str = "strict") -> str:
 
 
 def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8",
-               errors: str = "strict") -> pd.DataFrame:
+               encoding_errors: str = "strict") -> pd.DataFrame:
     """Read a whole table as strings (no NaN guessing: 'NA' stays a word, empty stays empty)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     fmt = fmt or detect_format(path)
     if fmt == "folder":
-        return read_folder(path, encoding=encoding, errors=errors)
-    enc = codec(encoding, errors)
+        return read_folder(path, encoding=encoding, encoding_errors=encoding_errors)
+    enc = codec(encoding, encoding_errors)
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     try:
         if fmt in ("csv", "tsv"):
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, encoding_errors=errors,
-                               **csv_options(path, fmt, enc, errors))
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, encoding_errors=encoding_errors,
+                               **csv_options(path, fmt, enc, encoding_errors))
         if fmt == "jsonl":
-            return next(iter_jsonl(path, enc, errors))
+            return next(iter_jsonl(path, enc, encoding_errors))
         if fmt == "json":
-            return pd.read_json(path, dtype=False, encoding=enc, encoding_errors=errors)
+            return pd.read_json(path, dtype=False, encoding=enc, encoding_errors=encoding_errors)
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "txt":
-            with open_text(path, enc, errors) as f:
+            with open_text(path, enc, encoding_errors) as f:
                 return pd.DataFrame({"text": [line.rstrip("\r\n") for line in f]})
     except UnicodeDecodeError as e:
         raise DataError(decode_error_message(path, fmt, enc, e)) from e
@@ -215,15 +215,15 @@ def _lines_until_undecodable(path: str | Path, enc: str, found: dict[str, int]) 
 
 
 def read_folder(path: str | Path, skip: tuple[str, ...] = ("unsup",), encoding: str = "utf-8",
-                errors: str = "strict") -> pd.DataFrame:
+                encoding_errors: str = "strict") -> pd.DataFrame:
     """Read ``path/<label>/*.txt`` (the aclImdb layout); the sub-folder name is the label."""
     path = Path(path)
-    enc = codec(encoding, errors)
+    enc = codec(encoding, encoding_errors)
     rows = []
     for label_dir in sorted(p for p in path.iterdir() if p.is_dir() and p.name not in skip):
         for f in sorted(label_dir.glob("*.txt"), key=_natural_key):
             try:
-                rows.append((f.read_bytes().decode(enc, errors), label_dir.name))
+                rows.append((f.read_bytes().decode(enc, encoding_errors), label_dir.name))
             except UnicodeDecodeError as e:
                 raise DataError(f"{f}: not valid {_display(enc)} at byte {e.start}: {e.reason}; "
                                 "name its encoding with --encoding, or pass --errors replace") from e
@@ -239,13 +239,13 @@ def _natural_key(p: Path) -> tuple:
 
 def read_texts(path: str | Path, text_column: str = "text", label_column: str | None = "label",
                fmt: str | None = None, group_column: str | None = None, *, encoding: str = "utf-8",
-               errors: str = "strict", empty: str = "skip") -> pd.DataFrame:
+               encoding_errors: str = "strict", empty: str = "skip") -> pd.DataFrame:
     """Read a labelled (or, with ``label_column=None``, unlabelled) dataset into ``text``/``label`` columns,
     plus ``group`` (e.g. the product or movie a review is about) when ``group_column`` is given.
 
-    ``encoding``/``errors`` say how to decode the bytes; ``empty`` what to do with rows whose text is empty
+    ``encoding``/``encoding_errors`` say how to decode the bytes; ``empty`` what to do with rows whose text is empty
     or missing: ``"skip"`` them with a warning that counts them, or fail (``"error"``)."""
-    df = read_frame(path, fmt, encoding, errors)
+    df = read_frame(path, fmt, encoding, encoding_errors)
     if detect_format(path) == "folder":
         text_column, label_column = "text", "label" if label_column else None
     out = pd.DataFrame({"text": _column(df, text_column, path, "text")})
@@ -253,7 +253,7 @@ def read_texts(path: str | Path, text_column: str = "text", label_column: str | 
         out["label"] = _column(df, label_column, path, "label")
     if group_column:
         out["group"] = _column(df, group_column, path, "group").astype(str)
-    if errors == "replace":
+    if encoding_errors == "replace":
         _warn_replaced(out["text"], path)
     out = normalise(out, str(path), empty=empty)
     if out.empty:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -145,7 +146,7 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
 
 def _read(d: DataConfig, path: str, group_column: str | None = None) -> pd.DataFrame:
     return read_texts(path, d.text_column, d.label_column, group_column=group_column, encoding=d.encoding,
-                      errors=d.encoding_errors, empty=d.empty)
+                      encoding_errors=d.encoding_errors, empty=d.empty)
 
 
 def data_report(train: pd.DataFrame, test: pd.DataFrame | None) -> dict[str, Any]:
@@ -252,7 +253,8 @@ def check_writable(run_dir: Path) -> None:
     except OSError as e:
         raise OSError(f"cannot write to {run_dir}: {e.strerror}; choose another --output or free some space") from e
     finally:
-        probe.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only file system even removing a missing file fails
+            probe.unlink(missing_ok=True)
     need = float(os.environ.get("SENTI_MIN_FREE_MB", MIN_FREE_MB))
     free = shutil.disk_usage(run_dir).free / 2**20
     if free < need:
