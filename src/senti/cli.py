@@ -253,7 +253,7 @@ RUNTIME_OPTION = click.option(
 @click.option("--input", "-i", "input_file", help="CSV/TSV/JSONL/text file to score, or - for stdin lines.")
 @click.option("--output", "-o", "output_file", help="Write scored rows here (.csv/.tsv/.jsonl).")
 @click.option("--text-column", default="text", show_default=True)
-@click.option("--batch-size", default=256, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), help="Texts per model call [default: 256, ONNX 64].")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --input.")
 @click.option("--errors", "--encoding-errors", "encoding_errors", default="strict", show_default=True,
               type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
@@ -264,7 +264,7 @@ RUNTIME_OPTION = click.option(
 @click.option("--method", default="occlusion", show_default=True, type=click.Choice(["occlusion",
               "integrated-gradients"]), help="Attribution method for --explain (integrated gradients: RNN/CNN).")
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
-            text_column: str, batch_size: int, encoding: str, encoding_errors: str, as_json: bool,
+            text_column: str, batch_size: int | None, encoding: str, encoding_errors: str, as_json: bool,
             runtime: str, explain: bool, method: str) -> None:
     """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
     import senti
@@ -284,7 +284,7 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
             click.echo(f"scored {n:,} rows → {output_file}", err=True)
         return
     if explain:
-        _print_explanations(model, list(texts), method, batch_size, as_json)
+        _print_explanations(model, list(texts), method, batch_size or 256, as_json)
         return
     proba = model.predict_proba(list(texts), batch_size)
     for text, p in zip(texts, proba, strict=True):

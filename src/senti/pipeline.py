@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from senti.explain import Explanation
 
 _configured_threads = False
+TORCH_BATCH_SIZE, ONNX_BATCH_SIZE = 256, 64
 
 
 def configure_cpu(num_threads: int | None = None) -> None:
@@ -69,8 +70,10 @@ class SentimentModel:
 
     # -- prediction ---------------------------------------------------------------------------------
     @torch.inference_mode()
-    def predict_proba_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 256) -> np.ndarray:
-        """Class probabilities (N, C), columns ordered like ``classes_``; input order is kept."""
+    def predict_proba_ids(self, ids: Sequence[Sequence[int]], batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (N, C), columns ordered like ``classes_``; input order is kept. ``batch_size``
+        defaults to what was fastest for the runtime on IMDB (ONNX Runtime: 64, its working set stays in cache)."""
+        batch_size = batch_size or (ONNX_BATCH_SIZE if self._session is not None else TORCH_BATCH_SIZE)
         out = np.empty((len(ids), len(self.classes_)), dtype=np.float32)
         if not len(ids):
             return out
@@ -84,7 +87,7 @@ class SentimentModel:
                 out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return out
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         texts = _as_texts(texts)
         if isinstance(self.net, LinearTextClassifier):
             if not len(texts):
@@ -92,7 +95,7 @@ class SentimentModel:
             return self.net.predict_proba([self.tokens(t) for t in texts])
         return self.predict_proba_ids(self.encode(texts), batch_size)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    def predict(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         return self.classes_[self.predict_proba(texts, batch_size).argmax(axis=1)]
 
     def explain(self, texts: Sequence[str], method: str = "occlusion", batch_size: int = 256) -> list[Explanation]:
@@ -106,7 +109,7 @@ class SentimentModel:
     def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
         return float(np.mean(self.predict(texts) == np.asarray(labels, dtype=object)))
 
-    def evaluate(self, texts: Sequence[str], labels: Sequence[str], batch_size: int = 256) -> dict:
+    def evaluate(self, texts: Sequence[str], labels: Sequence[str], batch_size: int | None = None) -> dict:
         unknown = sorted(set(labels) - set(self.classes_))
         if unknown:
             raise ValueError(f"labels {unknown} are not among the model's classes {self.labels}")

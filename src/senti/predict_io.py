@@ -89,7 +89,7 @@ def _with_text(chunk: pd.DataFrame, text_column: str, path: str) -> tuple[pd.Dat
     return chunk, texts
 
 
-def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], batch_size: int = 256
+def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], batch_size: int | None = None
                 ) -> pd.DataFrame:
     proba = model.predict_proba(texts, batch_size)
     out = chunk.copy()
@@ -101,7 +101,7 @@ def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], ba
 
 
 def score_file(model: SentimentModel, src: str, dst: str | None, text_column: str = "text",
-               chunk_size: int = 10_000, batch_size: int = 256, encoding: str = "utf-8",
+               chunk_size: int = 10_000, batch_size: int | None = None, encoding: str = "utf-8",
                encoding_errors: str = "strict") -> int:
     """Score ``src`` into ``dst`` (CSV/TSV/JSONL by extension; JSONL on stdout when ``dst`` is None)."""
     if dst is None:
@@ -124,7 +124,7 @@ def score_file(model: SentimentModel, src: str, dst: str | None, text_column: st
 
 
 def _write_stream(model: SentimentModel, chunks: Iterator[tuple[pd.DataFrame, list[str]]], f: TextIO, fmt: str,
-                  batch_size: int) -> int:
+                  batch_size: int | None) -> int:
     n, first = 0, True
     for chunk, texts in chunks:
         scored = score_frame(model, chunk, texts, batch_size)
