@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import senti
 from senti.cli import main
 from senti.explain import Explanation, attribute, word_spans
+from senti.explain.faithfulness import deletion_test
 from senti.text import Cleaner
 
 from .conftest import DATA_DIR, needs_data, synthetic_reviews
@@ -138,32 +139,12 @@ def tweets_model():
     return run.model, test["text"].tolist()
 
 
-def _deletion_effect(model, texts, method, k=2, seed=0):
-    """Mean drop of the predicted class's probability, and the share of flipped predictions, when the k
-    top-attributed words, or k random words, are deleted."""
-    rng = np.random.default_rng(seed)
-    proba, scores = attribute(model, texts, method, steps=16)
-    pred = proba.argmax(1)
-    top, rand = [], []
-    for text, s in zip(texts, scores, strict=True):
-        spans = word_spans(text)
-        for chosen, out in ((np.argsort(-s)[:k], top), (rng.choice(len(spans), k, replace=False), rand)):
-            drop = set(chosen.tolist())
-            out.append(" ".join(text[a:b] for i, (a, b) in enumerate(spans) if i not in drop))
-    result = {}
-    for name, variants in (("top", top), ("random", rand)):
-        p = model.predict_proba(variants)
-        result[name] = (float(np.mean(proba[np.arange(len(texts)), pred] - p[np.arange(len(texts)), pred])),
-                        float(np.mean(p.argmax(1) != pred)))
-    return result
-
-
 @pytest.mark.slow
 @needs_data
 @pytest.mark.parametrize("method", ["occlusion", "integrated-gradients"])
 def test_deleting_top_attributed_words_changes_predictions_more_than_random_words(tweets_model, method):
     model, texts = tweets_model
-    effect = _deletion_effect(model, texts, method)
-    (top_drop, top_flips), (rand_drop, rand_flips) = effect["top"], effect["random"]
-    assert top_drop > 3 * max(rand_drop, 0.01), effect
-    assert top_flips > 2 * max(rand_flips, 0.02), effect
+    effect = deletion_test(model, texts, method, ks=(2,), steps=16)[2]
+    top, rand = effect["top"], effect["random"]
+    assert top["probability_drop"] > 3 * max(rand["probability_drop"], 0.01), effect
+    assert top["flipped"] > 2 * max(rand["flipped"], 0.02), effect

@@ -5,7 +5,8 @@ with that competition's word-level Jaccard.
 The span is the contiguous run of words that maximises ``sum(score_i / max_score - penalty)``: each word earns
 its share of the strongest word's contribution and pays a fixed price, so one strong word stands alone and a
 phrase of strong words stays whole. Neutral texts keep the whole text (the human spans for neutral tweets are
-the whole tweet 97 % of the time), as do very short texts.
+the whole tweet 97 % of the time), as do very short texts and, when the sentiment is the model's own, predictions
+it is unsure of. Several models can vote: their probabilities and scaled word scores are averaged.
 """
 
 from __future__ import annotations
@@ -164,13 +165,21 @@ def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: p
     in the competition, where the sentiment is an input). Returns (metrics, one row per text)."""
     if sentiment not in ("predicted", "label"):
         raise ValueError(f"sentiment must be 'predicted' or 'label', got {sentiment!r}")
-    texts = df["text"].tolist()
     t0 = time.perf_counter()
-    chosen, confidence, scores = attributions_for(
-        models, texts, df["label"].tolist() if sentiment == "label" else None, method, batch_size)
+    given = df["label"].tolist() if sentiment == "label" else None
+    attributions = attributions_for(models, df["text"].tolist(), given, method, batch_size)
     seconds = time.perf_counter() - t0
+    metrics, rows = score_spans(df, attributions, sentiment, settings)
+    return {"method": method, **metrics, "attribution_seconds": seconds}, rows
+
+
+def score_spans(df: pd.DataFrame, attributions: tuple[list[str], np.ndarray, list[np.ndarray]], sentiment: str,
+                settings: SpanSettings) -> tuple[dict, pd.DataFrame]:
+    """Spans from precomputed :func:`attributions_for` output, scored (so settings can be compared cheaply)."""
+    chosen, confidence, scores = attributions
     if sentiment == "predicted":
         chosen = [lab if p >= settings.min_confidence else NEUTRAL for lab, p in zip(chosen, confidence, strict=True)]
+    texts = df["text"].tolist()
     rows = df[["text", "label", "selected_text"]].copy()
     rows["sentiment"] = chosen
     rows["span"] = [select_span(t, s, lab, settings) for t, s, lab in zip(texts, scores, chosen, strict=True)]
@@ -178,7 +187,7 @@ def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: p
     for col in ("span", "top_word", "text"):
         rows[f"jaccard_{col}"] = [jaccard(a, b) for a, b in zip(rows[col], rows["selected_text"], strict=True)]
     metrics = {
-        "n": len(rows), "method": method, "sentiment": sentiment, **asdict(settings),
+        "n": len(rows), "sentiment": sentiment, **asdict(settings),
         "jaccard": float(rows["jaccard_span"].mean()),
         "jaccard_whole_text": float(rows["jaccard_text"].mean()),
         "jaccard_neutral_whole_else_top_word": float(rows["jaccard_top_word"].mean()),
@@ -187,7 +196,6 @@ def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: p
                             "jaccard_neutral_whole_else_top_word": float(g["jaccard_top_word"].mean())}
                       for lab, g in rows.groupby("label")},
         "sentiment_agreement": float((rows["sentiment"] == rows["label"]).mean()),
-        "attribution_seconds": seconds,
     }
     return metrics, rows
 

@@ -1,0 +1,125 @@
+"""Rationale spans: the Kaggle Jaccard, span selection, the fixed partition, and the command on real tweets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import senti
+from senti.cli import main
+from senti.explain.rationale import (
+    SpanSettings,
+    best_span,
+    evaluate_rationales,
+    jaccard,
+    load_selections,
+    partition,
+    select_span,
+    top_word,
+)
+
+from .conftest import DATA_DIR, needs_data
+
+
+def test_jaccard_is_the_competition_metric():
+    assert jaccard("Sooo SAD", "sooo sad") == 1.0
+    assert jaccard("so sad today", "sad") == pytest.approx(1 / 3)
+    assert jaccard("sad sad", "sad") == 1.0  # sets of words
+    assert jaccard("sad!", "sad") == 0.0  # whitespace words: punctuation counts
+    assert jaccard("", "") == 1.0 and jaccard("x", "") == 0.0
+
+
+def test_best_span_trades_score_against_length():
+    s = np.array([0.1, 1.0, 0.9, -0.5, 0.2])
+    assert best_span(s, 0.5) == (1, 3)  # the two strong words, together
+    assert best_span(s, 0.95) == (1, 2)  # only the strongest pays for itself
+    assert best_span(s, 0.0) == (0, 3)  # free words: the run with the largest total
+    assert best_span(np.array([-0.2, -0.1]), 0.5) == (0, 2)  # no evidence: the whole text
+
+
+def test_select_span_keeps_the_original_text():
+    text = "  I  LOVED it,   really!! "
+    scores = np.array([0.0, 1.0, 0.1, 0.7])
+    assert select_span(text, scores, "positive", SpanSettings(penalty=0.3, min_words=2)) == "LOVED it,   really!!"
+    assert select_span(text, scores, "neutral") == text
+    assert select_span("so good", np.array([0.1, 1.0]), "positive") == "so good"  # short: the whole text
+    assert top_word(text, scores, "positive") == "LOVED" and top_word(text, scores, "neutral") == text
+
+
+@needs_data
+def test_partition_is_fixed_disjoint_and_stratified():
+    df = load_selections("tweets", "train", DATA_DIR)
+    assert len(df) == 27_480 and {"text", "label", "selected_text"} <= set(df.columns)  # the empty row dropped
+    parts, again = partition(df), partition(df)
+    assert all(parts[k].index.equals(again[k].index) for k in parts)
+    fit, dev, ev = (set(parts[k].index) for k in ("fit", "dev", "eval"))
+    assert not (fit & dev or fit & ev or dev & ev) and len(fit | dev | ev) == len(df)
+    assert len(ev) == pytest.approx(0.1 * len(df), abs=1)
+    shares = parts["eval"]["label"].value_counts(normalize=True) - df["label"].value_counts(normalize=True)
+    assert shares.abs().max() < 0.005
+
+
+@needs_data
+def test_no_spans_in_the_test_split():
+    with pytest.raises(senti.DataError, match="only in the train split"):
+        load_selections("tweets", "test", DATA_DIR)
+
+
+@pytest.fixture(scope="module")
+def tweets_run(tmp_path_factory):
+    """NB-SVM on 10,000 tweets of the fit part (seconds), saved as a run."""
+    from senti.training.run import DATASET_DEFAULTS
+
+    fit = partition(load_selections("tweets", "train", DATA_DIR))["fit"].sample(10_000, random_state=0)
+    out = tmp_path_factory.mktemp("rationale") / "nbsvm"
+    return senti.train(out, train=fit[["text", "label"]], model="nbsvm", progress=False, report=False,
+                       **DATASET_DEFAULTS["tweets"])
+
+
+@pytest.mark.slow
+@needs_data
+def test_spans_beat_the_whole_text_on_held_out_tweets(tweets_run):
+    df = partition(load_selections("tweets", "train", DATA_DIR))["eval"].iloc[:800]
+    m, rows = evaluate_rationales(tweets_run.model, df, sentiment="label")
+    assert m["n"] == 800 and len(rows) == 800
+    assert m["jaccard"] > m["jaccard_whole_text"] + 0.03
+    for label in ("negative", "positive"):  # where the span matters
+        r = m["per_label"][label]
+        assert r["jaccard"] > r["jaccard_whole_text"] + 0.05, (label, r)
+    assert m["per_label"]["neutral"]["jaccard"] == m["per_label"]["neutral"]["jaccard_whole_text"]
+    assert all(span in text for span, text in zip(rows["span"], rows["text"], strict=True))
+    # A model that is never sure enough keeps every whole text.
+    unsure, _ = evaluate_rationales(tweets_run.model, df, settings=SpanSettings(min_confidence=1.01))
+    assert unsure["jaccard"] == unsure["jaccard_whole_text"]
+
+
+def test_a_committee_needs_the_same_classes(tmp_path):
+    from .conftest import synthetic_reviews
+
+    two = senti.train(None, train=synthetic_reviews(200), model="tfidf-logreg", progress=False, report=False)
+    three = senti.train(None, train=synthetic_reviews(300, classes=("negative", "neutral", "positive")),
+                        model="tfidf-logreg", progress=False, report=False)
+    df = pd.DataFrame({"text": ["a wonderful film"], "label": ["positive"], "selected_text": ["wonderful"]})
+    with pytest.raises(ValueError, match="same classes"):
+        evaluate_rationales([two.model, three.model], df)
+    m, rows = evaluate_rationales([three.model, three.model], df, sentiment="label")
+    assert rows["span"].tolist() == ["wonderful"] and m["jaccard"] == 1.0
+
+
+@pytest.mark.slow
+@needs_data
+def test_rationale_command(tweets_run, tmp_path):
+    out = tmp_path / "spans.csv"
+    r = CliRunner().invoke(main, ["rationale", str(tweets_run.run_dir), "--dataset", "tweets", "--split", "train",
+                                  "--limit", "200", "--data-dir", str(DATA_DIR), "--json", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout)
+    assert m["n"] == 200 and m["rows"] == "eval" and m["sentiment"] == "predicted"
+    assert 0 <= m["jaccard"] <= 1 and out.is_file()
+    bad = CliRunner().invoke(main, ["rationale", str(tweets_run.run_dir), "--split", "test",
+                                    "--data-dir", str(DATA_DIR)])
+    assert bad.exit_code == 1 and "only in the train split" in bad.output
