@@ -141,9 +141,9 @@ def test_cli_export_then_predict_with_each_runtime(lstm_run, tmp_path):
 @pytest.mark.slow
 def test_runtimes_agree_on_real_reviews(tmp_path):
     run = senti.train(tmp_path / "imdb", dataset="imdb", data_dir=str(DATA_DIR), model="lstm", bidirectional=True,
-                      embedding_dim=32, hidden_size=32, epochs=1, max_train_samples=1500, max_test_samples=10,
-                      max_length=200, progress=False)
-    test = senti.load_dataset("imdb", "test", str(DATA_DIR)).sample(400, random_state=0)
+                      embedding_dim=32, hidden_size=16, epochs=2, max_train_samples=800, max_test_samples=10,
+                      max_length=150, progress=False)
+    test = senti.load_dataset("imdb", "test", str(DATA_DIR)).sample(300, random_state=0)
     texts, labels = test["text"].tolist(), test["label"].to_numpy()
     reference = SentimentModel.load(run.run_dir, runtime="torch").predict_proba(texts)
     export_onnx(run.run_dir)

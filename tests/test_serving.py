@@ -156,7 +156,10 @@ def test_model_health_readiness_and_docs(api, model, tiny_run):
     assert info["metrics"]["accuracy"] == pytest.approx(tiny_run.metrics["accuracy"])
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json()["status"] == "ready"
-    assert "swagger" in api.get("/docs").text.lower()
+    docs = api.get("/docs").text
+    assert "swagger" in docs.lower() and "cdn" not in docs  # served by senti, works offline
+    assert api.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    assert api.head("/").status_code == 200
     schema = api.get("/openapi.json").json()
     assert {"/v1/predict", "/v1/predict/file", "/v1/model"} <= set(schema["paths"])
 

@@ -25,6 +25,7 @@ from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from senti import __version__
@@ -119,7 +120,8 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
         yield
         await batcher.stop()
 
-    app = FastAPI(title="senti", version=__version__, lifespan=lifespan,
+    # FastAPIOffline: /docs and /redoc with Swagger UI / ReDoc served by senti itself, not from a CDN.
+    app = FastAPIOffline(title="senti", version=__version__, lifespan=lifespan,
                   description="Sentiment of reviews and social posts: labels, probabilities and the words behind "
                               "them.")
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes,
@@ -164,7 +166,9 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
             try:
                 await batcher.run_exclusive(_score_file, model, src, dst, text_column)
             except DataError as e:
-                raise HTTPException(status_code=422, detail=str(e).replace(src, file.filename or "upload")) from e
+                # The reader's message names the temp file and the CLI flag; say it in this API's terms.
+                detail = str(e).replace(src, file.filename or "upload").replace("--text-column", "text_column")
+                raise HTTPException(status_code=422, detail=detail) from e
             data = Path(dst).read_bytes()
         stem = Path(file.filename or "upload").name.split(".")[0] or "upload"
         return Response(data, media_type="text/csv; charset=utf-8",
@@ -188,7 +192,7 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-        @app.get("/", include_in_schema=False)
+        @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
         async def index() -> FileResponse:
             return FileResponse(STATIC / "index.html")
 
