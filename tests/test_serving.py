@@ -172,3 +172,25 @@ def test_serving_a_damaged_bundle_fails_with_one_line(tiny_run, tmp_path):
     done = subprocess.run([SENTI, "serve", str(run), "--port", "1"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error:") and "checksum mismatch" in done.stderr
+
+
+def test_slow_clients_do_not_block_others(api):
+    import socket
+    import time
+
+    host, port = api.base_url.host, api.base_url.port
+    stalled = []
+    for _ in range(16):  # each sends headers and half a body, then goes quiet
+        s = socket.create_connection((host, port))
+        s.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 40\r\n\r\n{\"texts\": [\"slo")
+        stalled.append(s)
+    try:
+        t0 = time.monotonic()
+        for text in synthetic_reviews(20, seed=4)["text"]:
+            assert api.post("/v1/predict", json={"texts": [text]}).status_code == 200
+        assert time.monotonic() - t0 < 10
+    finally:
+        for s in stalled:
+            s.close()
+    assert api.get("/healthz").status_code == 200
