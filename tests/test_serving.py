@@ -18,7 +18,8 @@ from senti.predict_io import score_file
 from ._server import SENTI, running_server
 from .conftest import synthetic_reviews
 
-LIMITS = ["--max-texts", "8", "--max-chars", "2000", "--max-body-bytes", "20000", "--max-upload-bytes", "200000"]
+LIMITS = ["--max-texts", "8", "--max-chars", "2000", "--max-body-bytes", "20000", "--max-upload-bytes", "200000",
+          "--max-explain-texts", "4"]
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +71,15 @@ def test_explain_returns_words_at_their_offsets(api, model):
     ("[1, 2, 3]", 422, ""),
     (json.dumps({"texts": ["x"] * 9}), 422, "at most 8"),
     (json.dumps({"texts": ["x" * 2001]}), 422, "at most 2000 characters"),
+    (json.dumps({"texts": ["good"] * 4, "explain": True}), 200, None),
+    (json.dumps({"texts": ["good"] * 5, "explain": True}), 422, "at most 4 texts"),
     (json.dumps({"texts": ["x" * 1900] * 8, "pad": "y" * 6000}), 413, "limit of 20,000"),
 ])
 def test_bad_requests_get_a_4xx_with_a_message(api, body, status, fragment):
     r = api.post("/v1/predict", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
+    if fragment is None:
+        return
     detail = r.json()["detail"]
     assert isinstance(detail, str) and fragment in detail
 
@@ -152,7 +157,8 @@ def test_model_health_readiness_and_docs(api, model, tiny_run):
     info = api.get("/v1/model").json()
     assert info["labels"] == model.labels and info["name"] == tiny_run.run_dir.name
     assert info["architecture"] == "senti.rnn.v1" and info["runtime"] == "torch"
-    assert info["limits"] == {"max_texts": 8, "max_chars": 2000, "max_body_bytes": 20000, "max_upload_bytes": 200000}
+    assert info["limits"] == {"max_texts": 8, "max_chars": 2000, "max_body_bytes": 20000, "max_upload_bytes": 200000,
+                              "max_explain_texts": 4}
     assert info["metrics"]["accuracy"] == pytest.approx(tiny_run.metrics["accuracy"])
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json()["status"] == "ready"

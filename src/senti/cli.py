@@ -325,10 +325,12 @@ def export(run_dir: str, fmt: str, quantize: str | None) -> None:
 @click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=click.IntRange(1))
 @click.option("--max-upload-bytes", default=50 * 1024 * 1024, show_default=True, type=click.IntRange(1),
               help="Size limit of a file posted to /v1/predict/file.")
+@click.option("--max-explain-texts", default=16, show_default=True, type=click.IntRange(1),
+              help="Texts per request with explain (each word costs a model input).")
 @click.option("--access-log", is_flag=True, help="Log every request (costs throughput).")
 @RUNTIME_OPTION
 def serve(run_dir: str, host: str, port: int, workers: int, threads: int, max_texts: int, max_chars: int,
-          max_body_bytes: int, max_upload_bytes: int, access_log: bool, runtime: str) -> None:
+          max_body_bytes: int, max_upload_bytes: int, max_explain_texts: int, access_log: bool, runtime: str) -> None:
     """Serve a model over HTTP: JSON API at /v1, docs at /docs, a web page at /."""
     import os
 
@@ -342,6 +344,7 @@ def serve(run_dir: str, host: str, port: int, workers: int, threads: int, max_te
         "SENTI_SERVE_RUNTIME": runtime,
         "SENTI_SERVE_MAX_TEXTS": str(max_texts), "SENTI_SERVE_MAX_CHARS": str(max_chars),
         "SENTI_SERVE_MAX_BODY_BYTES": str(max_body_bytes), "SENTI_SERVE_MAX_UPLOAD_BYTES": str(max_upload_bytes),
+        "SENTI_SERVE_MAX_EXPLAIN_TEXTS": str(max_explain_texts),
     })
     _setup_logging(quiet=False)
     click.echo(f"senti: serving {run_dir} on http://{host}:{port}/ (API docs at /docs)", err=True)

@@ -15,6 +15,7 @@ import asyncio
 import gc
 import logging
 import os
+import re
 import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -44,6 +45,7 @@ class Limits:
     max_chars: int = 100_000
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 50 * 1024 * 1024
+    max_explain_texts: int = 16
     max_batch: int = 256
 
 
@@ -122,8 +124,8 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
 
     # FastAPIOffline: /docs and /redoc with Swagger UI / ReDoc served by senti itself, not from a CDN.
     app = FastAPIOffline(title="senti", version=__version__, lifespan=lifespan,
-                  description="Sentiment of reviews and social posts: labels, probabilities and the words behind "
-                              "them.")
+                         description="Sentiment of reviews and social posts: labels, probabilities and the words "
+                                     "behind them.")
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes,
                        overrides={"/v1/predict/file": limits.max_upload_bytes})
     PredictRequest = request_model(limits)
@@ -142,6 +144,9 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
     async def predict(body: PredictRequest) -> Any:  # type: ignore[valid-type]
         texts: list[str] = body.texts  # type: ignore[attr-defined]
         if body.explain:  # type: ignore[attr-defined]
+            if len(texts) > limits.max_explain_texts:  # each word of each text is one more model input
+                raise HTTPException(422, f"explain: at most {limits.max_explain_texts} texts per request, "
+                                         f"got {len(texts)}")
             explanations = await batcher.run_exclusive(model.explain, texts)
             return {"predictions": [_explained(e) for e in explanations]}
         proba = await batcher.predict_proba_async(texts)
@@ -170,7 +175,7 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
                 detail = str(e).replace(src, file.filename or "upload").replace("--text-column", "text_column")
                 raise HTTPException(status_code=422, detail=detail) from e
             data = Path(dst).read_bytes()
-        stem = Path(file.filename or "upload").name.split(".")[0] or "upload"
+        stem = re.sub(r"[^\w.-]", "_", Path(file.filename or "upload").name.split(".")[0]) or "upload"
         return Response(data, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{stem}-scored.csv"'})
 
