@@ -244,6 +244,7 @@ def test_a_pickle_posing_as_weights_is_never_unpickled(small_run, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_pickle_or_truncated_checkpoint_is_refused_on_resume(small_run, tmp_path):
     import shutil
 

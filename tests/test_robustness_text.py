@@ -10,8 +10,10 @@ import senti
 from .conftest import synthetic_reviews
 from .test_properties import TEXT
 
-# One of each architecture: recurrent, convolutional, and the three classical baselines.
-KINDS = {"gru": {"epochs": 1, "embedding_dim": 16, "hidden_size": 16},
+# Each cell and pooling (GRU max+mean, stacked BiLSTM last state, LSTM attention, simple RNN), the CNN, and the
+# three classical baselines.
+SMALL = {"epochs": 1, "embedding_dim": 16, "hidden_size": 16}
+KINDS = {"gru": SMALL, "bilstm": SMALL, "lstm": {**SMALL, "pooling": "attention"}, "simple-rnn": SMALL,
          "conv1d": {"epochs": 1, "embedding_dim": 16, "num_filters": 8},
          "tfidf-logreg": {}, "nbsvm": {}, "random-forest": {}}
 
@@ -45,6 +47,7 @@ def assert_distributions(proba, n):
 def test_awkward_texts_get_a_distribution_from_every_model(models, kind):
     proba = models[kind].predict_proba(list(AWKWARD.values()))
     assert_distributions(proba, len(AWKWARD))
+    assert len(models[kind].predict(list(AWKWARD.values()))) == len(AWKWARD)
 
 
 @given(st.lists(TEXT, min_size=1, max_size=6), st.sampled_from(sorted(KINDS)))
