@@ -10,8 +10,9 @@
    explanation ranks highest, or k random words) on test tweets, and time per tweet and per 230-word review.
 3. Rationales. Spans from the attributions, scored with the competition's word-level Jaccard against the human
    ``selected_text`` on the fixed "eval" part of train (10 %, never trained on), next to the whole-text and
-   neutral-whole + top-word baselines computed from the same attributions. The span settings are chosen on the
-   "dev" part (the other 10 %); the eval rows only report. No model ever sees ``selected_text``.
+   neutral-whole + top-word baselines computed from the same attributions (occlusion, integrated gradients, or
+   each word alone). The span settings are chosen on the "dev" part (the other 10 %); the eval rows only report.
+   No model ever sees ``selected_text``.
 
 Writes bench/results/tweets.json and tweets.md. Run it alone: on two cores a second CPU-heavy job slows it.
 """
@@ -105,8 +106,11 @@ def rationales(models: dict, parts: dict) -> list[dict]:
     """Jaccard on the eval rows, with the span settings chosen on the dev rows, per model / method / sentiment."""
     committees = {"default": ["default"], "tfidf-logreg": ["tfidf-logreg"], "nbsvm": ["nbsvm"],
                   "default+nbsvm": ["default", "nbsvm"]}
-    cases = [(c, "occlusion", s) for c in committees for s in ("label", "predicted")]
+    both = ("label", "predicted")
+    cases = [(c, "occlusion", s) for c in committees for s in both]
     cases.append(("default", "integrated-gradients", "label"))  # IG costs minutes here: one case to compare
+    cases += [("nbsvm", "word-alone", s) for s in both] + [("default", "word-alone", "label")]
+    cases += [("default+nbsvm", "word-alone", s) for s in both]
     rows = []
     for committee, method, sentiment in cases:
         members = [models[m] for m in committees[committee]]

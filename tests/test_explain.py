@@ -89,15 +89,26 @@ def test_every_model_type_explains(preset):
     kw = {"epochs": 10, "embedding_dim": 32, "num_filters": 32} if preset == "conv1d" else {}
     run = senti.train(None, train=synthetic_reviews(600, seed=2, classes=CLASSES), model=preset, min_count=1,
                       progress=False, report=False, **kw)
-    (e,) = run.model.explain(["the plot was superb and the actors brilliant"])
-    assert e.label == "positive"
-    assert max(e.words, key=lambda w: w.score).word in {"superb", "brilliant"}
+    for method in ("occlusion", "word-alone"):
+        (e,) = run.model.explain(["the plot was superb and the actors brilliant"], method=method)
+        assert e.label == "positive"
+        assert max(e.words, key=lambda w: w.score).word in {"superb", "brilliant"}, (method, e.words)
     if preset == "conv1d":
         (g,) = run.model.explain(["the plot was superb"], method="integrated-gradients")
         assert max(g.words, key=lambda w: w.score).word == "superb"
     else:
         with pytest.raises(ValueError, match="needs a neural network"):
             run.model.explain(["x"], method="integrated-gradients")
+
+
+def test_word_alone_is_the_log_odds_of_each_word_read_alone_against_chance(gru3):
+    model = gru3.model
+    text = "superb plot"
+    _, (scores,) = attribute(model, [text], "word-alone", targets=[2])  # towards "positive"
+    p = model.predict_proba(["superb", "plot"])[:, 2]
+    expected = np.log(p / (1 - p)) - np.log(1 / 2)  # chance for three classes: p = 1/3, odds 1/2
+    np.testing.assert_allclose(scores, expected, rtol=1e-4)
+    assert scores[0] > scores[1]  # a sentiment word says more than filler
 
 
 def test_bad_arguments_fail_clearly(gru3):

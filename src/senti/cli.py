@@ -262,7 +262,8 @@ RUNTIME_OPTION = click.option(
 @click.option("--explain", is_flag=True, help="Show each word's contribution to the predicted class (coloured; "
               "`--json` adds the words with their character offsets and scores).")
 @click.option("--method", default="occlusion", show_default=True, type=click.Choice(["occlusion",
-              "integrated-gradients"]), help="Attribution method for --explain (integrated gradients: RNN/CNN).")
+              "integrated-gradients", "word-alone"]), help="Attribution for --explain: occlusion (in context), "
+              "integrated gradients (RNN/CNN), or each word alone.")
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
             text_column: str, batch_size: int | None, encoding: str, encoding_errors: str, as_json: bool,
             runtime: str, explain: bool, method: str) -> None:
@@ -369,7 +370,8 @@ def _print_explanations(model: Any, texts: list[str], method: str, batch_size: i
               help="Which rows of the split: a fixed 10 % eval part, the 10 % dev part that chose the span settings, "
                    "both (holdout), the other 80 % (fit: what bench/tweets.py trains on), or all.")
 @click.option("--method", default="occlusion", show_default=True,
-              type=click.Choice(["occlusion", "integrated-gradients"]))
+              type=click.Choice(["occlusion", "integrated-gradients", "word-alone"]),
+              help="Word scores: in context (occlusion, integrated gradients) or each word alone.")
 @click.option("--sentiment", default="predicted", show_default=True, type=click.Choice(["predicted", "label"]),
               help="Extract the span for the model's label, or for the given one (the competition's setting).")
 @click.option("--penalty", type=float, help="Price of each word of a span, in shares of the strongest word [0.2].")

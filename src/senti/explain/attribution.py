@@ -11,6 +11,11 @@ Two methods:
   attributions are mapped back onto the original words by aligning the tokens of each word with the tokens of
   the whole text.
 
+- ``word-alone`` (every model type): what each word says by itself, the log-odds of the class when the model
+  reads only that word, relative to chance (1 / number of classes). Context-free, so it does not explain the
+  prediction in context, but it is a sharp lexicon of the model's sentiment words, and finds the rationale
+  spans that people select better than the in-context methods (see bench/tweets.py).
+
 Words are the whitespace-separated chunks of the original text (the unit of the Kaggle tweet-extraction
 metric), with character offsets so that a page can highlight the original.
 """
@@ -32,7 +37,7 @@ from senti.training.batching import collate
 if TYPE_CHECKING:
     from senti.pipeline import SentimentModel
 
-METHODS = ("occlusion", "integrated-gradients")
+METHODS = ("occlusion", "integrated-gradients", "word-alone")
 _WORD = re.compile(r"\S+")
 # Occlusion scores the variants of this many words per predict call at most, bounding memory on long reviews.
 _MAX_VARIANTS = 8192
@@ -92,6 +97,8 @@ def attribute(model: SentimentModel, texts: Sequence[str], method: str = "occlus
         raise ValueError(f"got {len(target)} targets for {len(texts)} texts")
     if method == "occlusion":
         return proba, _occlusion(model, texts, proba, target, batch_size)
+    if method == "word-alone":
+        return proba, _word_alone(model, texts, target, batch_size)
     if model.vocab is None or not isinstance(model.net, torch.nn.Module):
         raise ValueError("integrated gradients needs a neural network (RNN/CNN); use method='occlusion' for the "
                          f"{model.model_config.get('kind', 'classical')} model")
@@ -117,6 +124,21 @@ def _occlusion(model: SentimentModel, texts: Sequence[str], proba: np.ndarray, t
             scores.append((proba[i, target[i]] - p[offset:offset + k, target[i]]).astype(np.float32))
             offset += k
         start = stop
+    return scores
+
+
+def _word_alone(model: SentimentModel, texts: Sequence[str], target: np.ndarray, batch_size: int
+                ) -> list[np.ndarray]:
+    spans = [word_spans(t) for t in texts]
+    words = [t[a:b] for t, sp in zip(texts, spans, strict=True) for a, b in sp]
+    n_classes = len(model.labels)
+    p = model.predict_proba(words, batch_size) if words else np.empty((0, n_classes), dtype=np.float32)
+    p = np.clip(p.astype(np.float64), 1e-6, 1 - 1e-6)
+    log_odds = np.log(p) - np.log1p(-p) - np.log(1 / (n_classes - 1))  # 0 where p = 1 / n_classes
+    scores, offset = [], 0
+    for sp, k in zip(spans, target, strict=True):
+        scores.append(log_odds[offset:offset + len(sp), k].astype(np.float32))
+        offset += len(sp)
     return scores
 
 
