@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--export", choices=["none", "fp32", "int8"], default="int8",
                     help="Export the (copied) model to ONNX first, so runtime auto picks it.")
     ap.add_argument("--threads", type=int, default=1, help="Server's network threads (senti serve --threads).")
+    ap.add_argument("--batch-workers", type=int, default=1, help="senti serve --batch-workers.")
     ap.add_argument("--sample-every", type=float, default=5.0)
     ap.add_argument("--name", default="serve_load")
     args = ap.parse_args()
@@ -99,7 +100,7 @@ def main() -> None:
         script = tmp / "post.lua"
         script.write_text(LUA % {"bodies": bodies})
         with running_server(run, tmp / "serve.log", "--threads", str(args.threads), "--runtime", args.runtime,
-                            timeout=120) as (base, proc):
+                            "--batch-workers", str(args.batch_workers), timeout=120) as (base, proc):
             model_info = json.loads(subprocess.run(["curl", "-s", f"{base}/v1/model"], capture_output=True,
                                                    text=True).stdout)
             rss_before = rss_mib(proc.pid)
@@ -123,7 +124,8 @@ def main() -> None:
         "benchmark": args.name, "machine": info,
         "setup": {"connections": args.connections, "duration_s": args.duration, "client": "wrk -t1 (C), 127.0.0.1",
                   "request": "POST /v1/predict with one IMDB test review (1,000 rotating)",
-                  "server": f"senti serve --threads {args.threads} --runtime {args.runtime} (1 process)",
+                  "server": f"senti serve --threads {args.threads} --batch-workers {args.batch_workers} "
+                            f"--runtime {args.runtime} (1 process)",
                   "model": {k: model_info.get(k) for k in ("architecture", "runtime", "config")}},
         "requests_per_s": round(w["requests"] / w["duration_s"], 1),
         "latency_ms": {k[:-3]: round(w[k], 2) for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms",

@@ -100,13 +100,13 @@ def test_wrong_method_and_unknown_route(api):
     assert api.get("/v1/nothing-here").status_code == 404
 
 
-def test_concurrent_requests_are_batched_and_answered_correctly(api, model):
+def _check_concurrent_requests(client: httpx.Client, model) -> None:
     texts = synthetic_reviews(96, seed=11)["text"].tolist()
-    before = api.get("/readyz").json()
+    before = client.get("/readyz").json()
 
     async def fire() -> list[dict]:
-        async with httpx.AsyncClient(base_url=str(api.base_url), timeout=30) as client:
-            rs = await asyncio.gather(*(client.post("/v1/predict", json={"texts": [t]}) for t in texts))
+        async with httpx.AsyncClient(base_url=str(client.base_url), timeout=30) as c:
+            rs = await asyncio.gather(*(c.post("/v1/predict", json={"texts": [t]}) for t in texts))
         assert all(r.status_code == 200 for r in rs)
         return [r.json()["predictions"][0] for r in rs]
 
@@ -115,9 +115,19 @@ def test_concurrent_requests_are_batched_and_answered_correctly(api, model):
     proba = model.predict_proba(texts)
     for p, row in zip(preds, proba, strict=True):
         np.testing.assert_allclose(list(p["probabilities"].values()), row, atol=1e-5)
-    after = api.get("/readyz").json()
+    after = client.get("/readyz").json()
     assert after["texts"] - before["texts"] == len(texts)
     assert after["batches"] - before["batches"] < len(texts)  # some requests shared a model call
+
+
+def test_concurrent_requests_are_batched_and_answered_correctly(api, model):
+    _check_concurrent_requests(api, model)
+
+
+def test_several_batch_workers_answer_correctly(tiny_run, model, tmp_path):
+    with running_server(tiny_run.run_dir, tmp_path / "serve.log", "--batch-workers", "3") as (base, _), \
+            httpx.Client(base_url=base, timeout=30) as client:
+        _check_concurrent_requests(client, model)
 
 
 def test_file_upload_returns_the_cli_output(api, model, tmp_path):

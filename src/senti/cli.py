@@ -321,6 +321,8 @@ def export(run_dir: str, fmt: str, quantize: str | None) -> None:
               help="Server processes; one is fastest on 2 cores (requests are micro-batched).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1),
               help="Threads per process for the network; keep one core for the HTTP event loop.")
+@click.option("--batch-workers", default=1, show_default=True, type=click.IntRange(1),
+              help="Batches scored at the same time, each on --threads threads.")
 @click.option("--max-texts", default=256, show_default=True, type=click.IntRange(1), help="Texts per request.")
 @click.option("--max-chars", default=100_000, show_default=True, type=click.IntRange(1), help="Characters per text.")
 @click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=click.IntRange(1))
@@ -330,8 +332,9 @@ def export(run_dir: str, fmt: str, quantize: str | None) -> None:
               help="Texts per request with explain (each word costs a model input).")
 @click.option("--access-log", is_flag=True, help="Log every request (costs throughput).")
 @RUNTIME_OPTION
-def serve(run_dir: str, host: str, port: int, workers: int, threads: int, max_texts: int, max_chars: int,
-          max_body_bytes: int, max_upload_bytes: int, max_explain_texts: int, access_log: bool, runtime: str) -> None:
+def serve(run_dir: str, host: str, port: int, workers: int, threads: int, batch_workers: int, max_texts: int,
+          max_chars: int, max_body_bytes: int, max_upload_bytes: int, max_explain_texts: int, access_log: bool,
+          runtime: str) -> None:
     """Serve a model over HTTP: JSON API at /v1, docs at /docs, a web page at /."""
     import os
 
@@ -345,7 +348,7 @@ def serve(run_dir: str, host: str, port: int, workers: int, threads: int, max_te
         "SENTI_SERVE_RUNTIME": runtime,
         "SENTI_SERVE_MAX_TEXTS": str(max_texts), "SENTI_SERVE_MAX_CHARS": str(max_chars),
         "SENTI_SERVE_MAX_BODY_BYTES": str(max_body_bytes), "SENTI_SERVE_MAX_UPLOAD_BYTES": str(max_upload_bytes),
-        "SENTI_SERVE_MAX_EXPLAIN_TEXTS": str(max_explain_texts),
+        "SENTI_SERVE_MAX_EXPLAIN_TEXTS": str(max_explain_texts), "SENTI_SERVE_BATCH_WORKERS": str(batch_workers),
     })
     _setup_logging(quiet=False)
     click.echo(f"senti: serving {run_dir} on http://{host}:{port}/ (API docs at /docs)", err=True)

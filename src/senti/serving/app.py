@@ -48,6 +48,7 @@ class Limits:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_explain_texts: int = 16
     max_batch: int = 256
+    batch_workers: int = 1  # batches scored at once (threads); not a limit, but set with the others
 
 
 class WordScore(BaseModel):
@@ -92,7 +93,7 @@ def model_info(model: SentimentModel, name: str, limits: Limits) -> dict[str, An
         "metrics": model.metadata.get("metrics"),
         "runtime": model.runtime,
         "senti_version": __version__,
-        "limits": {k: v for k, v in asdict(limits).items() if k != "max_batch"},
+        "limits": {k: v for k, v in asdict(limits).items() if k not in ("max_batch", "batch_workers")},
     }
 
 
@@ -104,7 +105,7 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
         name = name or Path(model).resolve().name
         model = SentimentModel.load(model, runtime, threads)
     name = name or "senti-model"
-    batcher = MicroBatcher(model.predict_proba, max_batch=limits.max_batch)
+    batcher = MicroBatcher(model.predict_proba, max_batch=limits.max_batch, workers=limits.batch_workers)
     ready = asyncio.Event()
     info = model_info(model, name, limits)
     labels = model.labels

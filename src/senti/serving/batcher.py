@@ -1,8 +1,9 @@
 """Dynamic micro-batching: concurrent requests are scored together in one model call.
 
-One worker thread owns the model. While it scores a batch, new requests queue up; as soon as it is free it
+A worker thread scores one batch at a time. While it does, new requests queue up; as soon as it is free it
 takes everything waiting (up to ``max_batch`` texts) as the next batch. There is no timer: an idle server
 answers a lone request at once, a busy one amortises the per-call cost of the network over many requests.
+With ``workers`` > 1, that many batches are scored at once (the runtimes release the GIL while they compute).
 The event loop only enqueues and resolves futures, so it stays free to accept connections.
 """
 
@@ -25,26 +26,28 @@ T = TypeVar("T")
 class MicroBatcher:
     """Scores lists of texts with ``predict_proba`` (texts → (N, C) array), batching concurrent callers."""
 
-    def __init__(self, predict_proba: Callable[[Sequence[str]], np.ndarray], max_batch: int = 256):
+    def __init__(self, predict_proba: Callable[[Sequence[str]], np.ndarray], max_batch: int = 256,
+                 workers: int = 1):
         self.predict_proba = predict_proba
         self.max_batch = max_batch
+        self.workers = workers
         self._queue: deque[tuple[list[str], asyncio.Future[np.ndarray]]] = deque()
         self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        # One thread: the model is never called concurrently, and calls run in arrival order.
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="senti-model")
+        self._tasks: list[asyncio.Task[None]] = []
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="senti-model")
         self.batches = 0
         self.texts = 0
 
     def start(self) -> None:
         self._wakeup = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="senti-batcher")
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run(), name=f"senti-batcher-{i}") for i in range(self.workers)]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         self.executor.shutdown(wait=True, cancel_futures=True)
 
     async def predict_proba_async(self, texts: list[str]) -> np.ndarray:
@@ -56,13 +59,15 @@ class MicroBatcher:
         return await fut
 
     async def run_exclusive(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run other model work (explanations) on the model's thread, in turn with the batches."""
+        """Run other model work (explanations, files) on the model's threads, in turn with the batches."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         assert self._wakeup is not None
         while True:
+            # Every worker wakes on a new request; the first takes the queue, the others find it empty and wait
+            # again. A worker re-checks the queue after each batch, so no request waits for a wake-up.
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
