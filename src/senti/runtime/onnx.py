@@ -93,9 +93,14 @@ def _quantize_int8(fp32: Path, tmp: Path) -> Path:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     pre, out = tmp / "pre.onnx", tmp / "int8.onnx"
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # ORT warns about int64 ids
-    quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-    quantize_dynamic(str(pre), str(out), weight_type=QuantType.QInt8)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))  # ORT's quantizer warns on the root logger that int64 ids stay int64
+    try:
+        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+        quantize_dynamic(str(pre), str(out), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
     return out
 
 
