@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--export", choices=["none", "fp32", "int8"], default="int8",
                     help="Export the (copied) model to ONNX first, so runtime auto picks it.")
     ap.add_argument("--threads", type=int, default=1, help="Server's network threads (senti serve --threads).")
-    ap.add_argument("--batch-workers", type=int, default=1, help="senti serve --batch-workers.")
+    ap.add_argument("--batch-workers", type=int, default=2, help="senti serve --batch-workers.")
     ap.add_argument("--sample-every", type=float, default=5.0)
     ap.add_argument("--name", default="serve_load")
     args = ap.parse_args()

@@ -48,7 +48,7 @@ class Limits:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_explain_texts: int = 16
     max_batch: int = 256
-    batch_workers: int = 1  # batches scored at once (threads); not a limit, but set with the others
+    batch_workers: int = 2  # batches scored at once (threads); not a limit, but set with the others
 
 
 class WordScore(BaseModel):
