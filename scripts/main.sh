@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: set up .venv, train the default model on IMDB, evaluate it on the test split, and predict a
-# few reviews. Data: $SENTI_DATA_DIR, else ../shared/data beside this checkout, else IMDB is downloaded.
+# The main job: set up .venv, train the default model on IMDB, evaluate it on the test split, export it to
+# ONNX and predict a few reviews with it. Data: $SENTI_DATA_DIR, else ../shared/data beside this checkout,
+# else IMDB is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,6 +20,8 @@ else
 fi
 echo "== evaluate on the IMDB test split"
 $senti evaluate "$RUN" --dataset imdb --split test
+echo "== export to ONNX Runtime (prediction below then uses it)"
+$senti export "$RUN" --format onnx
 echo "== predict"
 $senti predict "$RUN" \
     "One of the best films I have seen in years: moving, funny and beautifully acted." \
