@@ -9,10 +9,6 @@ import io
 import os
 import random
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,9 +17,9 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from ._server import running_server
 from .conftest import synthetic_reviews
 
-SENTI = str(Path(sys.executable).parent / "senti")
 CHROMIUM = os.environ.get("SENTI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -33,43 +29,13 @@ POSITIVE = "A wonderful, moving film: the actors were brilliant and I loved the 
 NEGATIVE = "Awful and boring. The plot was dull, the worst waste of an evening."
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(run_dir: Path, log: Path):
     """``senti serve RUN_DIR`` on a free port, as a user starts it; its base URL once /readyz answers 200."""
-    port = free_port()
-    with open(log, "w") as f:
-        proc = subprocess.Popen([SENTI, "serve", str(run_dir), "--host", "127.0.0.1", "--port", str(port)],
-                                stdout=f, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"senti serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"senti serve was not ready within 60 s:\n{log.read_text()}")
-            time.sleep(0.1)
+    with running_server(run_dir, log) as (base, proc):
         # The port is ours (not another server that happened to bind it first).
         assert proc.poll() is None and httpx.get(f"{base}/v1/model").json()["name"] == run_dir.name
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -52,11 +52,15 @@ def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
     return path
 
 
+def bundle_dir(path: str | Path) -> Path:
+    """The bundle folder of ``path``: a run directory keeps its bundle in model/."""
+    path = Path(path)
+    return path / "model" if (path / "model" / MANIFEST).is_file() else path
+
+
 def load_bundle(path: str | Path) -> tuple[dict[str, Any], list[str], dict[str, torch.Tensor]]:
     """Read and verify a bundle; returns (manifest, vocabulary, weights)."""
-    path = Path(path)
-    if (path / "model" / MANIFEST).is_file():  # a run directory: its bundle lives in model/
-        path = path / "model"
+    path = bundle_dir(path)
     mpath = path / MANIFEST
     if not mpath.is_file():
         raise BundleError(f"{path}: not a senti model (no {MANIFEST}); pass a run directory or its model/ folder")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from senti.bundle import BundleError, load_bundle, save_bundle
+from senti.bundle import BundleError, bundle_dir, load_bundle, save_bundle
 from senti.config import CleanConfig, VocabConfig
 from senti.evaluation.metrics import classification_metrics
 from senti.models.linear import LinearTextClassifier
@@ -134,7 +134,7 @@ class SentimentModel:
         if runtime == "torch":
             self._session, self.runtime = None, "torch"
             return
-        from senti.runtime.onnx import bundle_dir, open_export
+        from senti.runtime.onnx import open_export
 
         self._session = open_export(self, bundle_dir(directory), runtime, threads)
         self.runtime = runtime

@@ -17,11 +17,10 @@ from senti.data.readers import (
     DataError,
     codec,
     csv_options,
-    decode_error_message,
     detect_format,
     iter_jsonl,
     open_text,
-    unreadable_message,
+    reading_errors,
 )
 from senti.io import atomic_write
 from senti.pipeline import SentimentModel
@@ -45,7 +44,7 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
         raise DataError(f"{path}: predict reads CSV, TSV, JSONL or text files, not {fmt}")
     if Path(path).is_file() and Path(path).stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
-    try:
+    with reading_errors(path, fmt, enc):
         if fmt in ("csv", "tsv"):
             reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, encoding=enc,
                                  encoding_errors=encoding_errors, **csv_options(path, fmt, enc, encoding_errors))
@@ -57,16 +56,6 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
         else:
             with open_text(path, enc, encoding_errors) as f:
                 yield from _line_chunks(f, chunk_size)
-    except UnicodeDecodeError as e:
-        raise DataError(decode_error_message(path, fmt, enc, e)) from e
-    except pd.errors.EmptyDataError as e:
-        raise DataError(f"{path}: the file is empty (no header row)") from e
-    except DataError:
-        raise
-    except ValueError as e:  # pandas' ParserError: a malformed row
-        raise DataError(unreadable_message(path, fmt, e)) from e
-    except FileNotFoundError as e:
-        raise DataError(f"{path}: no such file") from e
 
 
 def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:

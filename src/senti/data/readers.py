@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -74,7 +75,7 @@ def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
     enc = codec(encoding, encoding_errors)
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
-    try:
+    with reading_errors(path, fmt, enc):
         if fmt in ("csv", "tsv"):
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, encoding_errors=encoding_errors,
                                **csv_options(path, fmt, enc, encoding_errors))
@@ -87,6 +88,14 @@ def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
         if fmt == "txt":
             with open_text(path, enc, encoding_errors) as f:
                 return pd.DataFrame({"text": [line.rstrip("\r\n") for line in f]})
+    raise DataError(f"unknown format {fmt!r}")
+
+
+@contextlib.contextmanager
+def reading_errors(path: str | Path, fmt: str, enc: str) -> Iterator[None]:
+    """Turn what pandas and the codecs raise while reading ``path`` into one-line ``DataError``s."""
+    try:
+        yield
     except UnicodeDecodeError as e:
         raise DataError(decode_error_message(path, fmt, enc, e)) from e
     except pd.errors.EmptyDataError as e:
@@ -95,7 +104,8 @@ def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
         raise
     except ValueError as e:  # pandas' ParserError: a malformed row
         raise DataError(unreadable_message(path, fmt, e)) from e
-    raise DataError(f"unknown format {fmt!r}")
+    except FileNotFoundError as e:
+        raise DataError(f"{path}: no such file") from e
 
 
 def iter_jsonl(path: str | Path, enc: str, errors: str = "strict", chunk_size: int | None = None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from senti.bundle import MANIFEST, BundleError
+from senti.bundle import MANIFEST, BundleError, bundle_dir
 from senti.io import atomic_write, read_json, sha256_file, write_json
 
 log = logging.getLogger("senti")
@@ -45,11 +45,6 @@ class OnnxSession:
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"ids": ids, "lengths": lengths})[0]
-
-
-def bundle_dir(path: str | Path) -> Path:
-    path = Path(path)
-    return path / "model" if (path / "model" / MANIFEST).is_file() else path
 
 
 def export_onnx(path: str | Path, quantize: str | None = None) -> Path:
