@@ -79,6 +79,12 @@ class TrainConfig:
     max_minutes: float | None = None
     checkpoint_every: int = 200  # steps between resumable checkpoints
     tensorboard: bool = False  # also log per-epoch scalars to RUN_DIR/tensorboard (needs tensorboard)
+    # Starting points learned from unlabelled text (`senti pretrain-embeddings`, `senti pretrain`, or GloVe).
+    embeddings: str | None = None  # word vectors (GloVe / word2vec / fastText, text or binary) for the embeddings
+    freeze_embeddings: int = 0  # epochs with the embeddings frozen; -1: frozen throughout; 0: fine-tuned throughout
+    encoder: str | None = None  # a pretrained encoder (senti pretrain): its vocabulary, embeddings and RNN layers
+    lr_decay: float = 1.0  # discriminative learning rates: a layer d groups below the top trains at lr × lr_decay^d
+    gradual_unfreeze: bool = False  # first epoch trains the top only; each later epoch unfreezes one more layer
 
 
 @dataclass

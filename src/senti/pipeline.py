@@ -168,6 +168,9 @@ class SentimentModel:
     @classmethod
     def _load(cls, path: str | Path) -> SentimentModel:
         manifest, vocab_list, weights = load_bundle(path)
+        if manifest.get("kind") == "encoder":
+            raise BundleError(f"{path}: a pretrained encoder, not a classifier; fine-tune it with "
+                              f"senti train --encoder {path} ...")
         try:
             net = build_model(manifest["model"])
             clean = CleanConfig(**manifest["clean"])

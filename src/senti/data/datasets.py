@@ -8,6 +8,7 @@ Where the data directory is: ``data_dir`` argument > ``$SENTI_DATA_DIR`` > ``./s
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,3 +161,24 @@ def describe_datasets(data_dir: str | Path | None = None) -> list[dict]:
                     row.setdefault("labels", sorted(df["label"].unique().tolist()))
         rows.append(row)
     return rows
+
+
+def unlabelled_texts(datasets: Sequence[str] = (), files: Sequence[str | Path] = (), data_dir: str | Path | None = None,
+                     text_column: str = "text") -> tuple[list[str], str]:
+    """Texts to pretrain on, and a description of where they came from. A labelled dataset contributes its
+    training split only (labels ignored): its test texts must stay unseen."""
+    from senti.data.readers import read_texts
+
+    texts: list[str] = []
+    parts = []
+    for name in datasets:
+        df = load_dataset(name, "train", data_dir)
+        texts += df["text"].tolist()
+        parts.append(f"{name} ({'train split, ' if get_spec(name).labelled else ''}{len(df):,} texts)")
+    for path in files:
+        df = read_texts(path, text_column, label_column=None)
+        texts += df["text"].tolist()
+        parts.append(f"{path} ({len(df):,} texts)")
+    if not texts:
+        raise DataError("nothing to pretrain on: give --dataset NAME (e.g. imdb_unsup) or --input FILE")
+    return texts, ", ".join(parts)

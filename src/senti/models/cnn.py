@@ -38,6 +38,10 @@ class CNNClassifier(nn.Module):
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.embedding(ids)
 
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Embeddings, then everything above them (see ``RNNClassifier.layer_groups``)."""
+        return [list(self.embedding.parameters()), [*self.convs.parameters(), *self.classifier.parameters()]]
+
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
                 ) -> torch.Tensor:
         x = self.embed(ids) if embedded is None else embedded  # (B, T, E)

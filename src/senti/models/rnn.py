@@ -101,22 +101,48 @@ class RNNClassifier(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
                 ) -> torch.Tensor:
         """Class logits for right-padded ``ids`` (B, T) with true ``lengths`` (B,)."""
+        h, mask = self.encode(ids, lengths, embedded)
+        return self.classifier(self.pool(h, mask, lengths))  # (B, C)
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None,
+               isolate_directions: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-layer states (B, T, H·directions), forward half first, and the (B, T) mask of real tokens.
+
+        ``isolate_directions`` (language-model pretraining): in a stacked bidirectional network, each
+        direction of layer i > 0 normally reads both directions of layer i - 1, so the forward states would
+        have seen the words they must predict. Zeroing the other direction's half keeps each direction causal
+        while every weight keeps the shape that classification uses."""
         x = self.embed(ids) if embedded is None else embedded  # (B, T, E)
         x = self.embedding_dropout(x)
         T = ids.shape[1]
         mask = torch.arange(T, device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         rev = reverse_index(lengths, T).unsqueeze(2) if self.config.bidirectional else None
+        H = self.config.hidden_size
         for i, fwd in enumerate(self.forward_layers):
             if i > 0:
                 x = self.dropout(x)
-            h, _ = fwd(x)  # (B, T, H)
+            fwd_in = x
+            if isolate_directions and rev is not None and i > 0:
+                fwd_in = torch.cat([x[:, :, :H], torch.zeros_like(x[:, :, H:])], dim=2)
+                x = torch.cat([torch.zeros_like(x[:, :, :H]), x[:, :, H:]], dim=2)
+            h, _ = fwd(fwd_in)  # (B, T, H)
             if rev is not None:
                 bwd_in = x.gather(1, rev.expand(-1, -1, x.shape[2]))
                 hb, _ = self.backward_layers[i](bwd_in)  # (B, T, H), reversed order
                 hb = hb.gather(1, rev.expand(-1, -1, hb.shape[2]))  # back in text order
                 h = torch.cat([h, hb], dim=2)  # (B, T, 2H)
             x = h
-        return self.classifier(self.pool(x, mask, lengths))  # (B, C)
+        return x, mask
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Parameters from the bottom (embeddings) to the top (pooling and classifier): the units that
+        discriminative learning rates and gradual unfreezing work on."""
+        groups = [list(self.embedding.parameters())]
+        for i, fwd in enumerate(self.forward_layers):
+            groups.append([*fwd.parameters(), *(self.backward_layers[i].parameters() if self.backward_layers
+                                                 else [])])
+        top = [*self.classifier.parameters(), *(self.attention.parameters() if hasattr(self, "attention") else [])]
+        return [*groups, top]
 
     def pool(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         p = self.config.pooling

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
 
-from senti.config import DataConfig, RunConfig, merge
+from senti.config import CleanConfig, DataConfig, RunConfig, merge
 from senti.data.datasets import get_spec, load_dataset
 from senti.data.readers import DataError, normalise, read_texts
 from senti.evaluation.insights import confident_errors
@@ -83,7 +83,32 @@ def resolve_config(overrides: dict[str, Any]) -> RunConfig:
         value = getattr(cfg.data, name)
         if value and not value.startswith("<"):
             setattr(cfg.data, name, str(Path(value).expanduser().resolve()))
+    for name in ("embeddings", "encoder"):
+        value = getattr(cfg.train, name)
+        if value:
+            setattr(cfg.train, name, str(Path(value).expanduser().resolve()))
+    if cfg.train.encoder:
+        _adopt_encoder(cfg, overrides)
     return cfg
+
+
+def _adopt_encoder(cfg: RunConfig, overrides: dict[str, Any]) -> None:
+    """A pretrained encoder fixes the cleaning, the vocabulary and the shape of the network: fine-tuning
+    must read text exactly as pretraining did. Pooling, dropout and the head stay the run's choice."""
+    from senti.training.lm import ENCODER_SHAPE, load_encoder
+
+    if cfg.train.embeddings:
+        raise ValueError("give either --encoder (pretrained embeddings and RNN) or --embeddings, not both")
+    if not is_neural(cfg.model) or cfg.model.get("architecture") != "senti.rnn.v1":
+        raise ValueError(f"--encoder needs a recurrent model; {cfg.preset!r} is not one")
+    enc = load_encoder(cfg.train.encoder)
+    for key in ENCODER_SHAPE:
+        if key in (overrides.get("model") or {}) and overrides["model"][key] != enc.model[key]:
+            raise ValueError(f"--{key.replace('_', '-')} {overrides['model'][key]} does not fit the encoder "
+                             f"{cfg.train.encoder}, which has {key} = {enc.model[key]!r}")
+    cfg.model = {**cfg.model, **{k: enc.model[k] for k in ENCODER_SHAPE if k != "vocab_size"}}
+    cfg.clean = CleanConfig(**enc.clean)
+    cfg.vocab.max_size, cfg.vocab.min_count = enc.vocab_config["max_size"], enc.vocab_config["min_count"]
 
 
 def environment(seed: int) -> dict[str, Any]:
@@ -293,10 +318,26 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     valid_y = valid_df["label"].map(index).to_numpy()
     if not is_neural(cfg.model):
         return _train_linear(cfg, run_dir, labels, train_tokens, train_y, valid_df, valid_y, test_df, t0, report)
+    encoder = None
+    if cfg.train.encoder and not resume:  # a resumed run has the weights in its checkpoint
+        from senti.training.lm import load_encoder
+
+        encoder = load_encoder(cfg.train.encoder)
     if resume and run_dir is not None:
         vocab = Vocabulary(read_json(run_dir / "vocab.json"))
+    elif encoder is not None:
+        vocab = encoder.vocab
     else:
         vocab = Vocabulary.build(train_tokens, cfg.vocab.max_size, cfg.vocab.min_count)
+    vectors, starts = None, {}
+    if cfg.train.embeddings and not resume:
+        vectors, coverage = _read_embeddings(cfg, vocab, train_tokens)
+        starts["embeddings"] = {"path": cfg.train.embeddings, "coverage": coverage}
+    if resume and run_dir is not None and (run_dir / "pretrained.json").is_file():
+        starts = read_json(run_dir / "pretrained.json")
+    if encoder is not None:
+        starts["encoder"] = {"path": cfg.train.encoder, "pretraining": {
+            k: encoder.pretraining.get(k) for k in ("source", "texts", "tokens", "epochs_run", "seconds")}}
     v = cfg.vocab
     train_ids = [vocab.encode(t, v.max_length, v.truncate) for t in train_tokens]
     del train_tokens
@@ -308,10 +349,20 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     cfg.model = full_model_config({**cfg.model, "vocab_size": len(vocab), "num_classes": len(labels)})
     torch.manual_seed(cfg.train.seed)
     net = build_model(cfg.model)
+    if encoder is not None and not resume:
+        from senti.training.lm import load_encoder_weights
+
+        load_encoder_weights(net, encoder)
+        log.info("encoder: embeddings and %d RNN layer(s) from %s", cfg.model["num_layers"], cfg.train.encoder)
+    if vectors is not None:
+        with torch.no_grad():
+            net.embedding.weight.copy_(torch.from_numpy(vectors))
     if run_dir is not None and not resume:
         write_json(run_dir / "config.json", cfg.to_dict())
         write_json(run_dir / "env.json", environment(cfg.train.seed))
         write_json(run_dir / "vocab.json", vocab.itos)
+        if starts:
+            write_json(run_dir / "pretrained.json", starts)
     callbacks = [lambda s: _write_history(run_dir, s)] if run_dir else []
     if cfg.train.tensorboard and run_dir is not None:
         callbacks.append(_tensorboard_logger(run_dir / "tensorboard"))
@@ -330,8 +381,28 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
 
     model = SentimentModel(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
                            {"training": {**describe_state(state), "preset": cfg.preset,
-                                         "dataset": cfg.data.dataset or cfg.data.train}})
+                                         "dataset": cfg.data.dataset or cfg.data.train, **starts}})
     return _finish(model, state, cfg, run_dir, test_df, t0, report)
+
+
+def _read_embeddings(cfg: RunConfig, vocab: Vocabulary, train_tokens: list[list[str]]
+                     ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Pretrained vectors for the vocabulary (found words; random rows of the same scale for the rest); the
+    embedding size follows the vectors. Coverage is logged and kept in the run's data.json."""
+    from collections import Counter
+
+    from senti.text.vectors import align_vectors, read_vectors
+
+    words, vectors = read_vectors(cfg.train.embeddings, set(vocab.itos))
+    counts = Counter(t for tokens in train_tokens for t in tokens)
+    matrix, coverage = align_vectors(vocab.itos, words, vectors, counts=counts, seed=cfg.train.seed)
+    if cfg.model.get("embedding_dim") != matrix.shape[1]:
+        log.info("embeddings: embedding size %d, from the vectors", matrix.shape[1])
+        cfg.model["embedding_dim"] = int(matrix.shape[1])
+    log.info("embeddings: %d of %d vocabulary words found in %s (%.1f%% of training tokens)%s", coverage["found"],
+             coverage["vocab_size"], cfg.train.embeddings, 100 * (coverage["token_fraction"] or 0),
+             "; frozen" if cfg.train.freeze_embeddings else "")
+    return matrix, coverage
 
 
 def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: Path | None,
@@ -426,7 +497,8 @@ SECTION_OF = {
     **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
     **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",
                             "clip_grad_norm", "seed", "device", "bf16", "num_threads", "max_minutes",
-                            "checkpoint_every", "tensorboard")},
+                            "checkpoint_every", "tensorboard", "embeddings", "freeze_embeddings", "encoder",
+                            "lr_decay", "gradual_unfreeze")},
     **{k: "model" for k in ("cell", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling",
                             "dense_size", "dropout", "embedding_dropout", "kernel_sizes", "num_filters",
                             "architecture")},

@@ -70,6 +70,16 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise ValueError(f"train.optimizer must be adam, adamw, rmsprop or sgd, got {cfg.optimizer!r}")
 
 
+def layer_groups(net: nn.Module) -> list[list[nn.Parameter]]:
+    """The network's parameters from the bottom up (embeddings first), each exactly once."""
+    groups = net.layer_groups() if hasattr(net, "layer_groups") else [list(net.parameters())]
+    grouped = {id(p) for g in groups for p in g}
+    rest = [p for p in net.parameters() if id(p) not in grouped]
+    if rest:  # a module the architecture's groups forgot still trains, with the top
+        groups[-1] = [*groups[-1], *rest]
+    return groups
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -92,7 +102,10 @@ class Trainer:
             raise ValueError(f"train.monitor must be val_accuracy, val_loss or val_macro_f1, got {config.monitor!r}")
         self.device = resolve_device(config.device)
         self.net.to(self.device)
-        self.optimizer = make_optimizer(self.net.parameters(), config)
+        self.groups = layer_groups(net)
+        # Discriminative learning rates (ULMFiT): pretrained lower layers move less than the fresh head.
+        self.optimizer = make_optimizer([{"params": g, "lr": config.lr * config.lr_decay ** (len(self.groups) - 1 - i)}
+                                         for i, g in enumerate(self.groups)], config)
         self.state = TrainState()
         self.best_weights: dict[str, torch.Tensor] | None = None
 
@@ -152,6 +165,7 @@ class Trainer:
         while s.epoch < cfg.epochs and not s.stopped_early:
             batches = bucket_batches(lengths, cfg.batch_size, seed=cfg.seed * 1_000_003 + s.epoch)
             self.net.train()
+            self._freeze_for_epoch(s.epoch)
             # Redirected to a file or CI log, a bar that redraws ten times a second is noise: update every 30 s.
             bar = tqdm(total=len(batches), initial=s.step, desc=f"epoch {s.epoch + 1}/{cfg.epochs}",
                        disable=not self.progress, leave=True, dynamic_ncols=True, unit="batch",
@@ -200,6 +214,21 @@ class Trainer:
                 self.on_epoch_end(s)
             if stop.is_set() and s.epoch < cfg.epochs and not s.stopped_early:
                 raise TrainingInterrupted(f"interrupted after epoch {s.epoch}")
+
+    def _freeze_for_epoch(self, epoch: int) -> None:
+        """Which layer groups train in this epoch: a function of the epoch alone, so resuming agrees."""
+        cfg, n = self.config, len(self.groups)
+        frozen = set()
+        if cfg.freeze_embeddings < 0 or epoch < cfg.freeze_embeddings:
+            frozen.add(0)
+        if cfg.gradual_unfreeze:
+            frozen |= {i for i in range(n) if n - 1 - i > epoch}
+        for i, group in enumerate(self.groups):
+            for p in group:
+                p.requires_grad_(i not in frozen)
+        if frozen:
+            log.info("epoch %d: training layer groups %s of %d (0 = embeddings)", epoch + 1,
+                     [i for i in range(n) if i not in frozen], n)
 
     def _step(self, ids: Sequence[Sequence[int]], y_all: torch.Tensor, batch: np.ndarray) -> None:
         cfg, r = self.config, self.state.running
