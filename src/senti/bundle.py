@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ class BundleError(ValueError):
 
 
 def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
-                state_dict: dict[str, torch.Tensor]) -> Path:
-    """Write a bundle atomically (a temp folder renamed into place)."""
+                state_dict: dict[str, torch.Tensor], members: dict[str, Callable[[Path], Any]] | None = None) -> Path:
+    """Write a bundle atomically (a temp folder renamed into place). ``members`` (ensembles) write a
+    sub-bundle each into ``members/NAME/``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX))
@@ -42,6 +44,8 @@ def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
         tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
         atomic_write(tmp / WEIGHTS, lambda p: save_file(tensors, p))  # fsynced, like every other file
         write_json(tmp / VOCAB, vocab)
+        for name, write in (members or {}).items():
+            write(tmp / "members" / name)
         files = {name: sha256_file(tmp / name) for name in (WEIGHTS, VOCAB)}
         write_json(tmp / MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
                                     "files": files})

@@ -15,6 +15,7 @@ import torch
 from senti.bundle import BundleError, bundle_dir, load_bundle, save_bundle
 from senti.config import CleanConfig, VocabConfig
 from senti.evaluation.metrics import classification_metrics
+from senti.models.ensemble import EnsembleClassifier
 from senti.models.linear import LinearTextClassifier
 from senti.models.registry import build_model
 from senti.text import Cleaner, Vocabulary, tokenize
@@ -89,9 +90,11 @@ class SentimentModel:
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         texts = _as_texts(texts)
+        if not isinstance(self.net, torch.nn.Module) and not len(texts):
+            return np.empty((0, len(self.classes_)), dtype=np.float32)
+        if isinstance(self.net, EnsembleClassifier):
+            return self.net.predict_proba(texts, batch_size)  # each member cleans and encodes for itself
         if isinstance(self.net, LinearTextClassifier):
-            if not len(texts):
-                return np.empty((0, len(self.classes_)), dtype=np.float32)
             return self.net.predict_proba([self.tokens(t) for t in texts])
         return self.predict_proba_ids(self.encode(texts), batch_size)
 
@@ -125,6 +128,10 @@ class SentimentModel:
             **{k: v for k, v in self.metadata.items() if k != "exports"},  # exports belong to the old folder
             **(extra or {}),
         }
+        if isinstance(self.net, EnsembleClassifier):
+            # Each member is a complete bundle of its own, with its own checksums (and, later, its own exports).
+            writers = {name: m.save for name, m in self.net.members.items()}
+            return save_bundle(path, manifest, [], self.net.state_dict(), members=writers)
         linear = isinstance(self.net, LinearTextClassifier)
         vocab = self.net.vocabulary_ if linear else self.vocab.itos
         return save_bundle(path, manifest, vocab, self.net.state_dict())
@@ -144,7 +151,13 @@ class SentimentModel:
         """Load a bundle. ``runtime``: ``auto`` picks the fastest verified export (ONNX int8, then fp32) and
         falls back to PyTorch with a warning if an export is damaged; ``torch``, ``onnx`` or ``onnx-int8``
         insist on that one."""
-        model = cls._load(path)
+        model = cls._load(path, runtime)
+        if isinstance(model.net, EnsembleClassifier):
+            if runtime not in ("auto", "torch"):
+                raise BundleError(f"{path}: an ensemble runs each member with its fastest verified runtime; "
+                                  "load it with runtime='auto' or 'torch'")
+            model.runtime = "ensemble"
+            return model
         if runtime == "auto":
             exports = model.metadata.get("exports", {})
             # ONNX Runtime has int8 kernels for LSTM only: for a GRU/RNN/CNN the int8 file merely quantizes the
@@ -166,7 +179,7 @@ class SentimentModel:
         return model
 
     @classmethod
-    def _load(cls, path: str | Path) -> SentimentModel:
+    def _load(cls, path: str | Path, runtime: str = "torch") -> SentimentModel:
         manifest, vocab_list, weights = load_bundle(path)
         if manifest.get("kind") == "encoder":
             raise BundleError(f"{path}: a pretrained encoder, not a classifier; fine-tune it with "
@@ -179,7 +192,14 @@ class SentimentModel:
         except (KeyError, TypeError, ValueError) as e:
             raise BundleError(f"{path}: invalid model manifest: {e}") from e
         try:
-            if isinstance(net, LinearTextClassifier):
+            if isinstance(net, EnsembleClassifier):
+                folder = bundle_dir(path) / "members"
+                # A member's own runtime choice (auto: its verified ONNX export) applies inside an ensemble too.
+                members = {m: cls.load(folder / m, runtime if runtime in ("auto", "torch") else "auto")
+                           for m in net.config.members}
+                net.load_state_dict(weights, members)
+                vocab = None
+            elif isinstance(net, LinearTextClassifier):
                 net.load_state_dict(weights, vocab_list)
                 vocab = None
             else:

@@ -31,6 +31,12 @@ def word_scores(model: SentimentModel, n_words: int = 5000) -> tuple[list[str], 
     alone (neural models) or its weight per class (linear models)."""
     if isinstance(model.net, LinearTextClassifier):
         return model.net.word_weights()
+    if model.vocab is None:  # an ensemble: each word alone, as text, through every member
+        member = next((m for m in model.net.members.values() if m.vocab is not None), None)
+        words = member.vocab.itos[2:2 + n_words] if member else model.net.members[
+            model.net.config.members[0]].net.vocabulary_[:n_words]
+        proba = np.clip(model.predict_proba(words).astype(np.float64), 1e-12, 1 - 1e-12)
+        return words, np.log(proba) - np.log1p(-proba)
     words = model.vocab.itos[2:2 + n_words]
     proba = model.predict_proba_ids([[i] for i in range(2, 2 + len(words))], batch_size=1024).astype(np.float64)
     # Log-odds rather than probabilities: a single strong word saturates P at ~1.0, which ranks nothing.
@@ -49,7 +55,7 @@ def top_words(model: SentimentModel, k: int = 15, n_words: int = 5000) -> dict[s
 
 def embedding_projection(model: SentimentModel, n_words: int = 500) -> dict | None:
     """PCA of the embeddings of the most frequent words, with each word's P(positive) alone."""
-    if isinstance(model.net, LinearTextClassifier):
+    if model.vocab is None:  # classical models and ensembles have no embedding layer of their own
         return None
     from sklearn.decomposition import PCA
 

@@ -10,6 +10,7 @@ from typing import Any
 from torch import nn
 
 from senti.models.cnn import CNNClassifier, CNNConfig
+from senti.models.ensemble import EnsembleClassifier, EnsembleConfig
 from senti.models.forest import ForestConfig, ForestTextClassifier
 from senti.models.linear import LinearConfig, LinearTextClassifier
 from senti.models.rnn import RNNClassifier, RNNConfig
@@ -19,9 +20,11 @@ ARCHITECTURES: dict[str, tuple[type, type]] = {
     "senti.cnn.v1": (CNNClassifier, CNNConfig),
     "senti.linear.v1": (LinearTextClassifier, LinearConfig),
     "senti.forest.v1": (ForestTextClassifier, ForestConfig),
+    "senti.ensemble.v1": (EnsembleClassifier, EnsembleConfig),
 }
 
 _RNN, _CNN, _LINEAR, _FOREST = "senti.rnn.v1", "senti.cnn.v1", "senti.linear.v1", "senti.forest.v1"
+_ENSEMBLE = "senti.ensemble.v1"
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The default: the best accuracy per minute of CPU training found on IMDB (see bench/results). PyTorch's
@@ -53,7 +56,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Classical baselines (scikit-learn), trained and stored like every senti model.
     "tfidf-logreg": {"model": {"architecture": _LINEAR, "kind": "tfidf-logreg", "ngram_range": [1, 2]}},
     "nbsvm": {"model": {"architecture": _LINEAR, "kind": "nbsvm", "ngram_range": [1, 2], "C": 1.0}},
+    "nbsvm3": {"model": {"architecture": _LINEAR, "kind": "nbsvm", "ngram_range": [1, 3], "C": 1.0}},
     "random-forest": {"model": {"architecture": _FOREST, "n_estimators": 100}},
+    # Stacking (models/ensemble.py): the members train on the same split, a logistic regression on the
+    # validation split combines them. Options such as --encoder or --epochs go to the neural member.
+    "rnn+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "nbsvm3"]}},
 }
 
 
@@ -65,7 +72,11 @@ def resolve_preset(name: str) -> dict[str, Any]:
 
 
 def is_neural(model_cfg: dict[str, Any]) -> bool:
-    return model_cfg.get("architecture") not in (_LINEAR, _FOREST)
+    return model_cfg.get("architecture") not in (_LINEAR, _FOREST, _ENSEMBLE)
+
+
+def is_ensemble(model_cfg: dict[str, Any]) -> bool:
+    return model_cfg.get("architecture") == _ENSEMBLE
 
 
 def _resolve(model_cfg: dict[str, Any]) -> tuple[str, type, Any]:
@@ -82,7 +93,7 @@ def _resolve(model_cfg: dict[str, Any]) -> tuple[str, type, Any]:
     return arch, module_cls, config_cls(**cfg)
 
 
-def build_model(model_cfg: dict[str, Any]) -> nn.Module | LinearTextClassifier:
+def build_model(model_cfg: dict[str, Any]) -> nn.Module | LinearTextClassifier | EnsembleClassifier:
     """Instantiate a network from a config dict with an ``architecture`` key (no code is ever loaded)."""
     _, module_cls, config = _resolve(model_cfg)
     return module_cls(config)

@@ -35,7 +35,7 @@ from senti.data.readers import DataError, normalise, read_texts
 from senti.evaluation.insights import confident_errors
 from senti.evaluation.metrics import classification_metrics
 from senti.io import TMP_SUFFIX, atomic_write, read_json, remove_stale_temps, write_json
-from senti.models.registry import build_model, full_model_config, is_neural, resolve_preset
+from senti.models.registry import build_model, full_model_config, is_ensemble, is_neural, resolve_preset
 from senti.pipeline import SentimentModel, configure_cpu
 from senti.text import Cleaner, Vocabulary, tokenize
 from senti.training.trainer import Trainer, TrainState, checkpoint_path, describe_state
@@ -87,7 +87,7 @@ def resolve_config(overrides: dict[str, Any]) -> RunConfig:
         value = getattr(cfg.train, name)
         if value:
             setattr(cfg.train, name, str(Path(value).expanduser().resolve()))
-    if cfg.train.encoder:
+    if cfg.train.encoder and not is_ensemble(cfg.model):  # an ensemble passes it on to its neural member
         _adopt_encoder(cfg, overrides)
     return cfg
 
@@ -311,6 +311,8 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
                 raise DataError(f"the {name} data has label(s) {unknown} that the training data lacks "
                                 f"(training labels: {labels})")
 
+    if is_ensemble(cfg.model):
+        return _train_ensemble(cfg, run_dir, resume, progress, frames, labels, valid_df, test_df, t0, report)
     cleaner = Cleaner(cfg.clean)
     train_tokens = [tokenize(cleaner(t)) for t in train_df["text"]]
     index = {lab: i for i, lab in enumerate(labels)}
@@ -463,6 +465,73 @@ def _train_linear(cfg: RunConfig, run_dir: Path | None, labels: list[str], train
     log.info("%s: %d n-gram features, fitted in %.1fs, val_acc %.4f", cfg.model["kind"], net.config.vocab_size,
              state.elapsed, state.best)
     return _finish(model, state, cfg, run_dir, test_df, t0, report)
+
+
+def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
+                    frames: dict[str, pd.DataFrame] | None, labels: list[str], valid_df: pd.DataFrame,
+                    test_df: pd.DataFrame | None, t0: float, report: bool) -> Run:
+    """Train each member as a run of its own (same data, split and seed) under RUN_DIR/members/NAME, then
+    fit the stacker on the validation split, which no member trained on."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, log_loss
+    from sklearn.model_selection import cross_val_predict
+
+
+    cfg.model = full_model_config({**cfg.model, "num_classes": len(labels)})
+    if run_dir is not None and not resume:
+        write_json(run_dir / "config.json", cfg.to_dict())
+        write_json(run_dir / "env.json", environment(cfg.train.seed))
+    net = build_model(cfg.model)
+    member_metrics = {}
+    for name in net.config.members:
+        member_dir = run_dir / "members" / name if run_dir is not None else None
+        if member_dir is not None and (member_dir / "model" / "senti-model.json").is_file():
+            log.info("ensemble: member %s already trained in %s", name, member_dir)
+            member = SentimentModel.load(member_dir, runtime="torch")
+            metrics = read_json(member_dir / "metrics.json") if (member_dir / "metrics.json").is_file() else None
+        else:
+            log.info("ensemble: training member %s", name)
+            if member_dir is not None and checkpoint_path(member_dir).is_file():
+                run = _train(RunConfig.from_dict(read_json(member_dir / "config.json")), member_dir, True, progress,
+                             report=False)
+            else:
+                if member_dir is not None:
+                    _prepare_run_dir(member_dir, overwrite=True)
+                run = _train(_member_config(cfg, name), member_dir, False, progress, frames, report=False)
+            member, metrics = run.model, run.metrics
+        net.members[name] = member
+        member_metrics[name] = {k: metrics[k] for k in ("accuracy", "macro_f1")} if metrics else None
+    index = {lab: i for i, lab in enumerate(labels)}
+    valid_y = valid_df["label"].map(index).to_numpy()
+    t_fit = time.perf_counter()
+    features = net.features(valid_df["text"].tolist())
+    # The stacker is fitted on the validation split, so its scores there are measured by cross-validation.
+    proba = cross_val_predict(LogisticRegression(C=net.config.C, max_iter=1000), features, valid_y,
+                              cv=min(5, int(np.bincount(valid_y).min())), method="predict_proba")
+    pred = proba.argmax(1)
+    net.fit_features(features, valid_y)
+    row = {"epoch": 1, "val_loss": float(log_loss(valid_y, proba, labels=range(len(labels)))),
+           "val_accuracy": float((pred == valid_y).mean()),
+           "val_macro_f1": float(f1_score(valid_y, pred, average="macro")), "elapsed_s": time.perf_counter() - t_fit}
+    state = TrainState(epoch=1, elapsed=time.perf_counter() - t0, best_epoch=1, best=row["val_accuracy"])
+    state.history = [row]
+    weights = net.member_weights()
+    log.info("ensemble: stacker fitted on %d validation texts, cross-validated accuracy %.4f; member weights %s",
+             len(valid_y), row["val_accuracy"], {k: round(v, 2) for k, v in weights.items()})
+    model = SentimentModel(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
+                           {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
+                                         "members": member_metrics, "member_weights": weights}})
+    return _finish(model, state, cfg, run_dir, test_df, t0, report)
+
+
+def _member_config(cfg: RunConfig, preset: str) -> RunConfig:
+    """The run's data, cleaning, vocabulary and training settings with the member's own model; an encoder
+    or word vectors go to neural members only."""
+    d = cfg.to_dict()
+    d.pop("model")
+    if not is_neural(resolve_preset(preset)["model"]):
+        d["train"] = {k: v for k, v in d["train"].items() if k not in ("encoder", "embeddings")}
+    return resolve_config({**d, "preset": preset})
 
 
 def _tensorboard_logger(log_dir: Path):

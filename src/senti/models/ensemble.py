@@ -1,0 +1,89 @@
+"""Stacking: a logistic regression over the log-probabilities of several trained senti models.
+
+An RNN and an NB-SVM make different mistakes (the RNN reads order and negation, the n-gram model
+remembers rare decisive phrases), so their combination beats both (Mesnil et al. 2015 did the same with
+NB-SVM, paragraph vectors and an RNN language model). The stacker is fitted on the validation split, which
+none of the members trained on, so it learns how far to trust each member on unseen text.
+
+A member is anything with ``predict_proba(texts)``; the bundle stores each member as a complete senti bundle
+of its own under ``members/NAME/`` and the stacker's coefficients in ``model.safetensors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+EPS = 1e-6
+
+
+class Member(Protocol):
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray: ...
+
+
+@dataclass
+class EnsembleConfig:
+    members: list[str] = field(default_factory=lambda: ["default", "nbsvm3"])
+    C: float = 1.0  # inverse regularisation of the stacker
+    num_classes: int = 2
+    vocab_size: int = 0  # an ensemble has no vocabulary of its own; kept for the common manifest
+
+
+class EnsembleClassifier:
+    """Combine members' class probabilities with a logistic regression on their log-probabilities."""
+
+    def __init__(self, config: EnsembleConfig):
+        self.config = config
+        self.members: dict[str, Member] = {}
+        self.coef_: np.ndarray | None = None  # (K', M·K)
+        self.intercept_: np.ndarray | None = None  # (K',)
+
+    def features(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        missing = [m for m in self.config.members if m not in self.members]
+        if missing:
+            raise ValueError(f"ensemble members {missing} are not loaded")
+        logp = [np.log(np.clip(self.members[m].predict_proba(texts, batch_size), EPS, 1.0))
+                for m in self.config.members]
+        return np.hstack(logp).astype(np.float32)  # (N, M·K)
+
+    def fit(self, texts: Sequence[str], y: np.ndarray) -> EnsembleClassifier:
+        """Fit the stacker on texts none of the members trained on."""
+        return self.fit_features(self.features(texts), y)
+
+    def fit_features(self, features: np.ndarray, y: np.ndarray) -> EnsembleClassifier:
+        from sklearn.linear_model import LogisticRegression
+
+        lr = LogisticRegression(C=self.config.C, max_iter=1000).fit(features, y)
+        self.coef_, self.intercept_ = lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32)
+        return self
+
+    def member_weights(self) -> dict[str, float]:
+        """How much each member moves the decision: the norm of its block of stacker coefficients."""
+        k = self.coef_.shape[1] // len(self.config.members)
+        return {m: float(np.linalg.norm(self.coef_[:, i * k:(i + 1) * k])) for i, m in enumerate(self.config.members)}
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        scores = self.features(texts, batch_size) @ self.coef_.T + self.intercept_
+        if scores.shape[1] == 1:
+            p1 = 1 / (1 + np.exp(-scores[:, 0]))
+            return np.column_stack([1 - p1, p1]).astype(np.float32)
+        scores -= scores.max(1, keepdims=True)
+        e = np.exp(scores)
+        return (e / e.sum(1, keepdims=True)).astype(np.float32)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"coef": torch.from_numpy(self.coef_.copy()), "intercept": torch.from_numpy(self.intercept_.copy())}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], members: dict[str, Any]) -> None:
+        if set(state) != {"coef", "intercept"}:
+            raise ValueError(f"expected weights ['coef', 'intercept'], found {sorted(state)}")
+        coef = state["coef"].numpy()
+        width = sum(len(m.classes_) for m in members.values())
+        if coef.ndim != 2 or coef.shape[1] != width or set(members) != set(self.config.members):
+            raise ValueError(f"stacker weights {tuple(coef.shape)} do not fit members {sorted(members)}")
+        self.members = dict(members)
+        self.coef_, self.intercept_ = coef, state["intercept"].numpy()
