@@ -21,8 +21,12 @@ from senti.estimator import SentimentClassifier
 from senti.explain import Explanation
 from senti.models.registry import PRESETS
 from senti.pipeline import SentimentModel
+from senti.text.vectors import read_vectors
+from senti.training.lm import PretrainConfig
+from senti.training.lm import pretrain_encoder as pretrain
 from senti.training.run import Run, resume, train
 from senti.training.trainer import TrainingError, TrainingInterrupted
+from senti.training.word2vec import pretrain_embeddings
 
 
 def load(path: str | Path, runtime: str = "auto", threads: int | None = None) -> SentimentModel:
@@ -41,6 +45,7 @@ __all__ = [
     "DataConfig",
     "DataError",
     "Explanation",
+    "PretrainConfig",
     "Run",
     "RunConfig",
     "SentimentClassifier",
@@ -52,7 +57,10 @@ __all__ = [
     "__version__",
     "load",
     "load_dataset",
+    "pretrain",
+    "pretrain_embeddings",
     "read_texts",
+    "read_vectors",
     "resume",
     "train",
 ]

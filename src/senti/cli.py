@@ -194,6 +194,16 @@ def _pretrain_sources(f: Any) -> Any:
     return f
 
 
+def _clean_for(datasets: tuple[str, ...]) -> Any:
+    """The cleaning a named dataset trains with (tweets: mentions, hashtags, emoji), so pretraining reads text
+    the way fine-tuning will."""
+    from senti.config import CleanConfig
+    from senti.training.run import DATASET_DEFAULTS
+
+    steps = next((DATASET_DEFAULTS[d]["clean"] for d in datasets if "clean" in DATASET_DEFAULTS.get(d, {})), {})
+    return CleanConfig(**steps)
+
+
 def _check_output(output: str, overwrite: bool) -> None:
     path = Path(output)
     if path.exists() and any(path.iterdir()) and not overwrite:
@@ -219,7 +229,7 @@ def pretrain_embeddings(datasets: tuple[str, ...], files: tuple[str, ...], text_
     texts, source = unlabelled_texts(datasets, files, data_dir, text_column)
     logging.getLogger("senti").info("pretrain-embeddings: %s", source)
     info = run(texts, output, algorithm=algorithm, dim=dim, window=window, min_count=min_count, epochs=epochs,
-               workers=threads, seed=seed, progress=not quiet, overwrite=overwrite)
+               workers=threads, seed=seed, clean=_clean_for(datasets), progress=not quiet, overwrite=overwrite)
     click.echo(f"{info.get('vocab_size', '?')} word vectors of size {dim} in {output}/vectors.txt "
                f"({info.get('seconds', 0):.0f} s)")
 
@@ -250,8 +260,8 @@ def pretrain(datasets: tuple[str, ...], files: tuple[str, ...], text_column: str
     logging.getLogger("senti").info("pretrain: %s", source)
     config = PretrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, num_sampled=num_sampled,
                             max_minutes=max_minutes, seed=seed)
-    record = pretrain_encoder(texts, output, model=preset, vocab=VocabConfig(max_size=max_vocab,
-                                                                             max_length=max_length),
+    record = pretrain_encoder(texts, output, model=preset, clean=_clean_for(datasets),
+                              vocab=VocabConfig(max_size=max_vocab, max_length=max_length),
                               config=config, progress=not quiet, source=source)
     last = record["history"][-1] if record["history"] else {}
     click.echo(f"encoder pretrained on {record['tokens']:,} tokens in {record['seconds'] / 60:.1f} min "

@@ -1,0 +1,156 @@
+"""Does unlabelled text help? IMDB (train 25k, 10 % of it held out for validation, test 25k), in one run:
+TF-IDF + LR, NB-SVM, the default RNN, the RNN started from word2vec vectors trained on IMDB's unlabelled
+reviews, the RNN started from an encoder pretrained as a language model on them, and RNN + NB-SVM stacks.
+Then the small sets: UCI sentences (5-fold CV) and SST-2 (train → dev), with and without the encoder.
+
+    SENTI_DATA_DIR=../shared/data .venv/bin/python bench/pretrain_imdb.py [--only imdb|small] [--lm-epochs 2]
+
+Pretraining reads imdb_unsup (50k) and the IMDB *train* texts (labels unused); never the test texts. Nothing is
+tuned on the test set: every choice is made on the validation split. Each model's training time includes its
+pretraining; an ensemble's includes its members'. Writes bench/results/pretrain_imdb.{json,md}; runs go to
+runs/pretrain-imdb/. Run it alone: timings assume nothing else uses the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine_info
+
+from senti.io import atomic_write_text, read_json, write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTI = str(Path(sys.executable).parent / "senti")
+CORPUS = ["--dataset", "imdb_unsup", "--dataset", "imdb"]
+
+
+def sh(*args: str) -> float:
+    """Run a senti command; its wall time in seconds."""
+    t = time.perf_counter()
+    print("$ senti", " ".join(args), flush=True)
+    subprocess.run([SENTI, *args], check=True)
+    return time.perf_counter() - t
+
+
+def train(out: Path, *args: str) -> dict:
+    secs = sh("train", "--dataset", "imdb", "--output", str(out), "--overwrite", "-q", "--no-report", *args)
+    m = read_json(out / "metrics.json")
+    return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "train_s": round(m["train_seconds"], 1),
+            "wall_s": round(secs, 1)}
+
+
+def imdb(out: Path, lm_epochs: int) -> list[dict]:
+    rows = []
+
+    def add(name: str, result: dict, minutes: float, note: str = "") -> None:
+        rows.append({"model": name, **result, "training_minutes": round(minutes, 2), "note": note})
+        print(rows[-1], flush=True)
+
+    for preset, note in (("tfidf-logreg", "uni+bigrams"), ("nbsvm", "uni+bigrams"), ("nbsvm3", "uni+bi+trigrams"),
+                         ("default", "BiGRU 128, 3 epochs, embeddings learned from scratch")):
+        r = train(out / preset, "--model", preset)
+        add(preset, r, r["wall_s"] / 60, note)
+
+    w2v_s = sh("pretrain-embeddings", *CORPUS, "--output", str(out / "word2vec"), "--overwrite", "--dim", "128",
+               "--epochs", "5", "-q")
+    r = train(out / "default+word2vec", "--model", "default", "--embeddings", str(out / "word2vec" / "vectors.txt"))
+    add("default + word2vec", r, (w2v_s + r["wall_s"]) / 60, f"word2vec {w2v_s / 60:.1f} min, fine-tuned")
+
+    lm_s = sh("pretrain", *CORPUS, "--output", str(out / "encoder"), "--overwrite", "--epochs", str(lm_epochs), "-q")
+    r = train(out / "default+lm", "--model", "default", "--encoder", str(out / "encoder"))
+    add("default + LM encoder", r, (lm_s + r["wall_s"]) / 60, f"LM pretraining {lm_s / 60:.1f} min")
+
+    # The stacks reuse the member runs above (same split, seed and settings), so their time is the members'
+    # time plus the stacker's; training them from scratch gives the same models.
+    for name, neural, extra, before in (("rnn+nbsvm", "default", [], 0.0),
+                                        ("rnn+nbsvm (LM encoder)", "default+lm", ["--encoder", str(out / "encoder")],
+                                         lm_s)):
+        target = out / name.replace(" ", "_").replace("(", "").replace(")", "")
+        shutil.rmtree(target, ignore_errors=True)
+        (target / "members").mkdir(parents=True)
+        shutil.copytree(out / neural, target / "members" / "default")
+        shutil.copytree(out / "nbsvm3", target / "members" / "nbsvm3")
+        r = train(target, "--model", "rnn+nbsvm", *extra)
+        members = read_json(out / neural / "metrics.json")["train_seconds"] + read_json(
+            out / "nbsvm3" / "metrics.json")["train_seconds"]
+        minutes = (before + members + r["wall_s"]) / 60
+        add(name, r, minutes, f"stacker on the validation split; members {neural} + nbsvm3")
+    return rows
+
+
+def small(out: Path, encoder: Path) -> list[dict]:
+    """UCI sentences (5-fold CV, stratified, seed 0) and SST-2 (train → dev): default RNN with and without the
+    IMDB-pretrained encoder."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold
+
+    import senti
+    from senti.data.datasets import load_dataset
+
+    rows = []
+    uci = load_dataset("uci_sentences", "train")
+    uci = pd.concat([uci, load_dataset("uci_sentences", "test")], ignore_index=True)
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(uci, uci["label"]))
+    for name, extra in (("default", {}), ("default + LM encoder", {"encoder": str(encoder)}),
+                        ("nbsvm", None)):
+        accs, t = [], time.perf_counter()
+        for k, (tr, te) in enumerate(folds):
+            opts = {"model": "nbsvm"} if extra is None else {"model": "default", "epochs": 5, **extra}
+            run = senti.train(out / f"uci-{name.replace(' ', '')}-{k}", overwrite=True, progress=False, report=False,
+                              train=uci.iloc[tr], test=uci.iloc[te], max_length=64, min_count=1, **opts)
+            accs.append(run.metrics["accuracy"])
+        rows.append({"dataset": "uci_sentences (5-fold CV)", "model": name, "accuracy": float(np.mean(accs)),
+                     "accuracy_std": float(np.std(accs)), "seconds": round(time.perf_counter() - t, 1)})
+        print(rows[-1], flush=True)
+    for name, args in (("default", []), ("default + LM encoder", ["--encoder", str(encoder)]), ("nbsvm", None)):
+        run_dir = out / f"sst2-{name.replace(' ', '')}"
+        cmd = ["--model", "nbsvm"] if args is None else ["--model", "default", "--epochs", "3", *args]
+        secs = sh("train", "--dataset", "sst2", "--output", str(run_dir), "--overwrite", "-q", "--no-report", *cmd)
+        m = read_json(run_dir / "metrics.json")
+        rows.append({"dataset": "sst2 (train → dev)", "model": name, "accuracy": m["accuracy"],
+                     "seconds": round(secs, 1)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["imdb", "small"])
+    ap.add_argument("--lm-epochs", type=int, default=2)
+    ap.add_argument("--output", default=str(ROOT / "runs" / "pretrain-imdb"))
+    args = ap.parse_args()
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine_info()
+    results_path = ROOT / "bench" / "results" / "pretrain_imdb.json"
+    previous = read_json(results_path) if results_path.is_file() else {}
+    result = {"benchmark": "pretrain_imdb", "machine": info, "other_load": "nothing else CPU-heavy was running",
+              "lm_epochs": args.lm_epochs, "imdb": previous.get("imdb"), "small": previous.get("small")}
+    if args.only in (None, "imdb"):
+        result["imdb"] = imdb(out, args.lm_epochs)
+    if args.only in (None, "small"):
+        result["small"] = small(out, out / "encoder")
+    write_json(results_path, result)
+    lines = [f"# Pretraining on unlabelled IMDB reviews\n\n{info['cpu']}, {info['cores']} cores, {info['date']}, "
+             f"commit {info['git_commit']}; nothing else running.\n", "## IMDB test (25k)\n",
+             "| model | accuracy | macro-F1 | training min (incl. pretraining) | note |", "|---|---|---|---|---|"]
+    for r in result["imdb"] or []:
+        lines.append(f"| {r['model']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {r['training_minutes']:.1f} | "
+                     f"{r['note']} |")
+    lines += ["\n## Small labelled sets\n", "| dataset | model | accuracy | seconds |", "|---|---|---|---|"]
+    for r in result["small"] or []:
+        acc = f"{r['accuracy']:.4f}" + (f" ± {r['accuracy_std']:.4f}" if "accuracy_std" in r else "")
+        lines.append(f"| {r['dataset']} | {r['model']} | {acc} | {r['seconds']:.0f} |")
+    atomic_write_text(ROOT / "bench" / "results" / "pretrain_imdb.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
