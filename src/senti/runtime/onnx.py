@@ -56,6 +56,12 @@ def export_onnx(path: str | Path, quantize: str | None = None) -> Path:
         raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
     directory = bundle_dir(path)
     model = SentimentModel.load(directory, runtime="torch")
+    if model.model_config.get("architecture") == "senti.ensemble.v1":
+        neural = [m for m in model.net.config.members if isinstance(model.net.members[m].net, torch.nn.Module)]
+        if not neural:
+            raise ValueError(f"{path}: no neural member to export")
+        # Each neural member gets its export in its own bundle, where its own loading finds it.
+        return [export_onnx(directory / "members" / m, quantize) for m in neural][-1]
     if not isinstance(model.net, torch.nn.Module):
         raise ValueError(f"{path}: ONNX export covers the neural models; a {model.model_config['architecture']} "
                          "model already scores with numpy on the CPU")
