@@ -60,7 +60,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "random-forest": {"model": {"architecture": _FOREST, "n_estimators": 100}},
     # Stacking (models/ensemble.py): the members train on the same split, a logistic regression on the
     # validation split combines them. Options such as --encoder or --epochs go to the neural member.
-    "rnn+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "nbsvm3"]}},
+    # The run's training settings pass to the members, so they are the neural member's own (default's).
+    "rnn+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "nbsvm3"]},
+                  "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
 }
 
 

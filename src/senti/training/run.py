@@ -245,9 +245,10 @@ def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise DataError(f"{run_dir}: not a senti run directory (no config.json)")
-    if not checkpoint_path(run_dir).is_file():
-        raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.ckpt)")
     cfg = RunConfig.from_dict(read_json(run_dir / "config.json"))
+    # An ensemble keeps its checkpoints in its members' runs (members/NAME), which resume one by one.
+    if not checkpoint_path(run_dir).is_file() and not is_ensemble(cfg.model):
+        raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.ckpt)")
     for folder in (run_dir, run_dir / "checkpoints"):
         for p in remove_stale_temps(folder):  # left by a process that was killed mid-write
             log.info("removed %s, an unfinished write", p)
@@ -259,7 +260,8 @@ def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None
 
 def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
     if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
-        hint = " or --resume to continue it" if checkpoint_path(run_dir).is_file() else ""
+        resumable = checkpoint_path(run_dir).is_file() or (run_dir / "members").is_dir()
+        hint = " or --resume to continue it" if resumable else ""
         raise FileExistsError(f"{run_dir} already holds a run; choose another --output, pass --overwrite{hint}")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,149 @@
+"""The rnn+nbsvm stacking ensemble: members trained as runs of their own, a stacker on the validation split,
+one bundle with the members as sub-bundles; trained on synthetic reviews in a couple of seconds."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import senti
+from senti.cli import main
+from senti.models import linear
+from senti.models.registry import PRESETS
+from senti.training import trainer as trainer_mod
+from senti.training.run import _member_config, nest, resolve_config
+
+from .conftest import NEG, POS, synthetic_reviews
+
+TEXTS = ["a wonderful and brilliant film", "boring, the worst plot", "the movie was really fun", "dull and bad"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ens-data")
+    df = synthetic_reviews(500, seed=31)
+    df.iloc[:400].to_csv(d / "train.csv", index=False)
+    df.iloc[400:].to_csv(d / "test.csv", index=False)
+    return d
+
+
+def _kw(data):
+    return {"train": data / "train.csv", "test": str(data / "test.csv"), "model": "rnn+nbsvm", "epochs": 2,
+            "progress": False, "report": False}
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory, data):
+    return senti.train(tmp_path_factory.mktemp("ens") / "run", **_kw(data))
+
+
+def test_ensemble_trains_its_members_as_runs_and_saves_them_as_sub_bundles(ensemble):
+    run_dir = ensemble.run_dir
+    assert ensemble.metrics["n"] == 100 and ensemble.metrics["accuracy"] > 0.9
+    for name in ("default", "nbsvm3"):
+        assert (run_dir / "members" / name / "config.json").is_file()  # a run of its own
+        assert (run_dir / "model" / "members" / name / "senti-model.json").is_file()  # a bundle of its own
+    member_cfg = json.loads((run_dir / "members" / "default" / "config.json").read_text())
+    assert member_cfg["preset"] == "default" and member_cfg["train"]["epochs"] == 2  # the run's --epochs
+    manifest = json.loads((run_dir / "model" / "senti-model.json").read_text())
+    assert manifest["model"]["architecture"] == "senti.ensemble.v1"
+    assert manifest["model"]["members"] == ["default", "nbsvm3"]
+    assert set(manifest["training"]["member_weights"]) == {"default", "nbsvm3"}
+    assert all(w > 0 for w in manifest["training"]["member_weights"].values())
+
+
+def test_member_training_settings_default_to_the_neural_presets():
+    member = _member_config(resolve_config(nest({"model": "rnn+nbsvm"})), "default")
+    assert member.train.epochs == PRESETS["default"]["train"]["epochs"]
+    assert _member_config(resolve_config(nest({"model": "rnn+nbsvm", "epochs": 5})), "default").train.epochs == 5
+
+
+def test_save_load_round_trip_gives_identical_probabilities(ensemble, tmp_path):
+    loaded = senti.load(ensemble.run_dir)
+    assert loaded.runtime == "ensemble" and loaded.labels == ["negative", "positive"]
+    expected = ensemble.model.predict_proba(TEXTS)
+    np.testing.assert_array_equal(loaded.predict_proba(TEXTS), expected)
+    assert list(loaded.predict(TEXTS)) == ["positive", "negative", "positive", "negative"]
+    assert loaded.predict_proba([]).shape == (0, 2)
+    loaded.save(tmp_path / "copy")  # saving a loaded ensemble writes its members again
+    np.testing.assert_array_equal(senti.load(tmp_path / "copy").predict_proba(TEXTS), expected)
+    with pytest.raises(senti.BundleError, match="load it with runtime='auto' or 'torch'"):
+        senti.load(ensemble.run_dir, runtime="onnx")
+
+
+def test_explain_by_occlusion_points_at_the_sentiment_words(ensemble):
+    model = senti.load(ensemble.run_dir)
+    pos, neg = model.explain(["the plot was wonderful and the actors brilliant", "a dull and awful story"])
+    assert (pos.label, neg.label) == ("positive", "negative")
+    assert max(pos.words, key=lambda w: w.score).word in POS
+    assert max(neg.words, key=lambda w: w.score).word in NEG
+    assert [w.word for w in neg.words] == ["a", "dull", "and", "awful", "story"]
+
+
+def test_cli_predict_with_an_ensemble(ensemble):
+    out = CliRunner().invoke(main, ["predict", str(ensemble.run_dir), *TEXTS[:2], "--json"])
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-5
+
+
+@pytest.mark.parametrize("member", ["default", "nbsvm3"])
+def test_a_tampered_member_is_refused(ensemble, tmp_path, member):
+    bundle = tmp_path / "model"
+    shutil.copytree(ensemble.run_dir / "model", bundle)
+    weights = bundle / "members" / member / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(senti.BundleError, match=f"members/{member}/model.safetensors: checksum mismatch"):
+        senti.load(bundle)
+    shutil.rmtree(bundle / "members" / member)
+    with pytest.raises(senti.BundleError, match="not a senti model"):
+        senti.load(bundle)
+
+
+def test_resuming_after_the_second_member_failed_reuses_the_first(ensemble, data, tmp_path, monkeypatch):
+    def crash(self, *args, **kwargs):
+        raise MemoryError("out of memory while fitting the n-gram model")
+
+    monkeypatch.setattr(linear.LinearTextClassifier, "fit", crash)
+    with pytest.raises(MemoryError):
+        senti.train(tmp_path / "cut", **_kw(data))
+    first = tmp_path / "cut" / "members" / "default" / "model" / "model.safetensors"
+    before = first.read_bytes()
+    monkeypatch.undo()
+    with pytest.raises(FileExistsError, match="--resume to continue it"):
+        senti.train(tmp_path / "cut", **_kw(data))
+
+    def no_training(self, *args):
+        raise AssertionError("the finished member was trained again")
+
+    monkeypatch.setattr(trainer_mod.Trainer, "fit", no_training)
+    resumed = senti.resume(tmp_path / "cut", progress=False, report=False)
+    assert first.read_bytes() == before
+    np.testing.assert_array_equal(resumed.model.predict_proba(TEXTS), ensemble.model.predict_proba(TEXTS))
+    assert resumed.metrics["accuracy"] == ensemble.metrics["accuracy"]
+
+
+def test_resuming_an_interrupted_neural_member_finishes_like_an_uninterrupted_run(ensemble, data, tmp_path,
+                                                                                  monkeypatch):
+    real_step, calls = trainer_mod.Trainer._step, {"n": 0}
+
+    def step_then_interrupt(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 8:  # 6 steps an epoch (360 texts, batch 64): in the member's epoch 2
+            raise KeyboardInterrupt
+        return real_step(self, *args)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "_step", step_then_interrupt)
+    with pytest.raises(senti.TrainingInterrupted, match="epoch 2"):
+        senti.train(tmp_path / "cut", checkpoint_every=1, **_kw(data))
+    monkeypatch.undo()
+    assert (tmp_path / "cut" / "members" / "default" / "checkpoints" / "last.ckpt").is_file()
+    assert not (tmp_path / "cut" / "members" / "nbsvm3").exists()
+    resumed = senti.resume(tmp_path / "cut", progress=False, report=False)
+    np.testing.assert_array_equal(resumed.model.predict_proba(TEXTS), ensemble.model.predict_proba(TEXTS))
+    assert senti.load(tmp_path / "cut").predict(TEXTS).tolist() == ensemble.model.predict(TEXTS).tolist()
