@@ -106,6 +106,11 @@ def _adopt_encoder(cfg: RunConfig, overrides: dict[str, Any]) -> None:
         if key in (overrides.get("model") or {}) and overrides["model"][key] != enc.model[key]:
             raise ValueError(f"--{key.replace('_', '-')} {overrides['model'][key]} does not fit the encoder "
                              f"{cfg.train.encoder}, which has {key} = {enc.model[key]!r}")
+    changed = {k: (cfg.model.get(k), enc.model[k]) for k in ENCODER_SHAPE
+               if k != "vocab_size" and k in cfg.model and cfg.model[k] != enc.model[k]}
+    if changed:
+        log.warning("--encoder: the %s preset's %s give way to the encoder's", cfg.preset,
+                    ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in changed.items()))
     cfg.model = {**cfg.model, **{k: enc.model[k] for k in ENCODER_SHAPE if k != "vocab_size"}}
     cfg.clean = CleanConfig(**enc.clean)
     cfg.vocab.max_size, cfg.vocab.min_count = enc.vocab_config["max_size"], enc.vocab_config["min_count"]
