@@ -86,6 +86,13 @@ class TrainConfig:
     lr_decay: float = 1.0  # discriminative learning rates: a layer d groups below the top trains at lr × lr_decay^d
     gradual_unfreeze: bool = False  # first epoch trains the top only; each later epoch unfreezes one more layer
 
+    def __post_init__(self) -> None:
+        if self.freeze_embeddings == "all":  # as on the command line
+            self.freeze_embeddings = -1
+        if not isinstance(self.freeze_embeddings, int) or self.freeze_embeddings < -1:
+            raise ValueError(f"train.freeze_embeddings must be a number of epochs or 'all', got "
+                             f"{self.freeze_embeddings!r}")
+
 
 @dataclass
 class RunConfig:
