@@ -169,6 +169,9 @@ def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | d
                    "tokens_per_s": seen / max(secs, 1e-9) / len(lm.project), "elapsed_s": time.perf_counter() - started}
             row["val_perplexity"] = math.exp(min(row["val_loss"], 50))
             history.append(row)
+            # Saved after every epoch, so an interrupted or killed pretraining still leaves a usable encoder.
+            save_encoder(output, encoder, voc, clean, vocab_cfg, model_cfg,
+                         _record(train, n_tokens, valid, history, "running", t0, source, cfg))
             log.info("pretrain epoch %d: loss %.3f | val_loss %.3f (sampled-softmax perplexity %.1f) | %.0f tokens/s",
                      row["epoch"], row["loss"], row["val_loss"], row["val_perplexity"], row["tokens_per_s"])
             if stop.is_set():
@@ -178,11 +181,16 @@ def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | d
                 log.info("pretrain: stopping, the time budget of %.1f minutes is spent", cfg.max_minutes)
                 stopped = "time budget"
                 break
-    record = {"texts": len(train), "tokens": n_tokens, "held_out_texts": len(valid), "epochs_run": len(history),
-              "stopped": stopped, "seconds": time.perf_counter() - t0, "source": source,
-              "config": dataclasses.asdict(cfg), "history": history}
+    record = _record(train, n_tokens, valid, history, stopped, t0, source, cfg)
     save_encoder(output, encoder, voc, clean, vocab_cfg, model_cfg, record)
     return record
+
+
+def _record(train: list, n_tokens: int, valid: list, history: list[dict[str, float]], stopped: str, t0: float,
+            source: str | None, cfg: PretrainConfig) -> dict[str, Any]:
+    return {"texts": len(train), "tokens": n_tokens, "held_out_texts": len(valid), "epochs_run": len(history),
+            "stopped": stopped, "seconds": time.perf_counter() - t0, "source": source,
+            "config": dataclasses.asdict(cfg), "history": history}
 
 
 def _train_config(cfg: PretrainConfig):
