@@ -147,3 +147,22 @@ def test_resuming_an_interrupted_neural_member_finishes_like_an_uninterrupted_ru
     resumed = senti.resume(tmp_path / "cut", progress=False, report=False)
     np.testing.assert_array_equal(resumed.model.predict_proba(TEXTS), ensemble.model.predict_proba(TEXTS))
     assert senti.load(tmp_path / "cut").predict(TEXTS).tolist() == ensemble.model.predict(TEXTS).tolist()
+
+
+def test_preset_at_k_members_train_with_another_seed_on_the_same_split():
+    cfg = resolve_config(nest({"model": "rnn+nbsvm", "seed": 7}))
+    first, second = _member_config(cfg, "default"), _member_config(cfg, "default@2")
+    assert (first.preset, second.preset) == ("default", "default")
+    assert (first.train.seed, second.train.seed) == (7, 9)
+    assert first.data.split_seed == second.data.split_seed == 7  # the stacker's validation split stays unseen
+
+
+def test_split_seed_fixes_the_validation_split_whatever_the_training_seed(data):
+    from senti.training.run import load_splits
+
+    def valid_texts(seed, split_seed):
+        cfg = resolve_config(nest({"train_file": str(data / "train.csv"), "seed": seed, "split_seed": split_seed}))
+        return set(load_splits(cfg)[1]["text"])
+
+    assert valid_texts(1, 0) == valid_texts(2, 0) == valid_texts(0, None)
+    assert valid_texts(1, None) != valid_texts(0, None)

@@ -113,6 +113,7 @@ def training_options(f: Any) -> Any:
         click.option("--monitor", type=click.Choice(["val_accuracy", "val_loss", "val_macro_f1"])),
         click.option("--clip-grad-norm", type=float),
         click.option("--seed", type=int),
+        click.option("--split-seed", type=int, help="Seed of the validation split [the --seed]."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"])),
         click.option("--bf16/--no-bf16", default=None, help="bfloat16 autocast (faster on CPUs with AVX512-BF16/AMX)."),
         click.option("--threads", "num_threads", type=int, help="Torch CPU threads."),

@@ -29,6 +29,7 @@ class DataConfig:
     # measures generalisation to unseen items as the test split does. "group" uses a named dataset's own
     # grouping (IMDB: the movie); for files, name a column.
     group_column: str | None = None
+    split_seed: int | None = None  # seed of the validation split and of sampling; None: the training seed
     max_train_samples: int | None = None
     max_test_samples: int | None = None
     encoding: str = "utf-8"  # of the data files; UTF-8 also reads through a byte-order mark

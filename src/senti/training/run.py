@@ -135,6 +135,7 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Train, validation and (optional) test frames. Validation is carved out of train, never out of test."""
     d = cfg.data
+    split_seed = cfg.train.seed if d.split_seed is None else d.split_seed
     frames = {k: normalise(v, f"{k} DataFrame") for k, v in (frames or {}).items()}
     if d.dataset and d.train:
         raise DataError("give either a named dataset (--dataset) or your own files (--train), not both")
@@ -152,15 +153,15 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
         raise DataError("nothing to train on: give --dataset NAME or --train FILE")
     report = data_report(train, test)
     if d.max_train_samples and len(train) > d.max_train_samples:
-        train = _stratified_sample(train, d.max_train_samples, cfg.train.seed)
+        train = _stratified_sample(train, d.max_train_samples, split_seed)
     if test is not None and d.max_test_samples and len(test) > d.max_test_samples:
-        test = _stratified_sample(test, d.max_test_samples, cfg.train.seed)
+        test = _stratified_sample(test, d.max_test_samples, split_seed)
     if "valid" in frames:
         valid = frames["valid"]
     elif d.valid:
         valid = _read(d, d.valid)
     elif d.group_column:
-        train, valid = _grouped_split(train, d, cfg.train.seed)
+        train, valid = _grouped_split(train, d, split_seed)
     else:
         counts = train["label"].value_counts()
         n_valid = max(1, round(len(train) * d.valid_fraction))
@@ -168,7 +169,7 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
             raise DataError(f"only {len(train)} training example(s): too few to carve out a validation split")
         # Stratifying needs two examples per class and a validation slot for each class.
         stratify = train["label"] if counts.min() >= 2 and n_valid >= len(counts) else None
-        train, valid = train_test_split(train, test_size=n_valid, random_state=cfg.train.seed, stratify=stratify)
+        train, valid = train_test_split(train, test_size=n_valid, random_state=split_seed, stratify=stratify)
     train = train.reset_index(drop=True)
     train.attrs["data_report"] = report
     return train, valid.reset_index(drop=True), test
@@ -531,13 +532,17 @@ def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress
     return _finish(model, state, cfg, run_dir, test_df, t0, report)
 
 
-def _member_config(cfg: RunConfig, preset: str) -> RunConfig:
+def _member_config(cfg: RunConfig, member: str) -> RunConfig:
     """The run's data, cleaning, vocabulary and training settings with the member's own model; an encoder
-    or word vectors go to neural members only."""
+    or word vectors go to neural members only. ``PRESET@K`` is the preset trained with seed + K: another
+    network for the stack, on the same split (the split keeps the ensemble's seed)."""
+    preset, _, offset = member.partition("@")
     d = cfg.to_dict()
     d.pop("model")
     if not is_neural(resolve_preset(preset)["model"]):
         d["train"] = {k: v for k, v in d["train"].items() if k not in ("encoder", "embeddings")}
+    d["data"]["split_seed"] = cfg.train.seed if cfg.data.split_seed is None else cfg.data.split_seed
+    d["train"]["seed"] = cfg.train.seed + int(offset or 0)
     return resolve_config({**d, "preset": preset})
 
 
@@ -568,6 +573,7 @@ def _write_history(run_dir: Path, state: TrainState) -> None:
 
 SECTION_OF = {
     **{k: "data" for k in ("dataset", "train_file", "valid", "test", "text_column", "label_column", "data_dir",
+                           "split_seed",
                            "valid_fraction", "group_column", "max_train_samples", "max_test_samples", "encoding",
                            "encoding_errors", "empty")},
     **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
