@@ -269,6 +269,25 @@ def pretrain(datasets: tuple[str, ...], files: tuple[str, ...], text_column: str
                f"({record['epochs_run']} epoch(s), held-out loss {last.get('val_loss', float('nan')):.3f}): {output}")
 
 
+@main.command("stack")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("--report/--no-report", default=True, help="Write report.html and its figures [on].")
+@click.option("--quiet", "-q", is_flag=True, help="No logs.")
+def stack_runs(run_dirs: tuple[str, ...], output: str, overwrite: bool, report: bool, quiet: bool) -> None:
+    """Stack finished runs (e.g. an RNN and nbsvm3) into one model: a logistic regression on their
+    probabilities, fitted on the validation split they share; evaluated on their test set."""
+    from senti.evaluation.metrics import format_metrics
+    from senti.training.run import stack
+
+    _setup_logging(quiet)
+    run = stack(list(run_dirs), output, overwrite=overwrite, progress=not quiet, report=report)
+    if run.metrics:
+        click.echo(format_metrics(run.metrics))
+    click.echo(f"\nrun directory: {run.run_dir}", err=True)
+
+
 def options_for(preset: str, options: dict[str, Any]) -> dict[str, Any]:
     """Drop the model options that a preset's architecture does not have (e.g. --hidden-size for nbsvm)."""
     import dataclasses

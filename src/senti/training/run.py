@@ -532,6 +532,46 @@ def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress
     return _finish(model, state, cfg, run_dir, test_df, t0, report)
 
 
+def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = False, progress: bool = True,
+          report: bool = True) -> Run:
+    """Stack finished runs (any model types) into one ensemble: a logistic regression on their
+    log-probabilities, fitted on the validation split they share. The runs must have read the same data with
+    the same split; they are copied into OUTPUT/members/ and the ensemble bundle holds them all."""
+    runs = [Path(r) for r in run_dirs]
+    if len(runs) < 2:
+        raise ValueError("stacking needs at least two runs")
+    configs = []
+    for r in runs:
+        if not (r / "config.json").is_file() or not (r / "model" / "senti-model.json").is_file():
+            raise DataError(f"{r}: not a finished senti run (config.json and model/ are needed)")
+        configs.append(RunConfig.from_dict(read_json(r / "config.json")))
+    names = [r.name for r in runs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"runs to stack need distinct folder names, got {names}")
+
+    def split_of(c: RunConfig) -> dict[str, Any]:
+        d = {k: getattr(c.data, k) for k in ("dataset", "train", "valid", "test", "valid_fraction", "group_column",
+                                              "max_train_samples", "text_column", "label_column")}
+        return {**d, "split_seed": c.train.seed if c.data.split_seed is None else c.data.split_seed}
+
+    for r, c in zip(runs[1:], configs[1:], strict=True):
+        if split_of(c) != split_of(configs[0]):
+            raise ValueError(f"{r} did not train on the same data and validation split as {runs[0]}: "
+                             f"{split_of(c)} vs {split_of(configs[0])}; the stacker would fit on texts a member saw")
+    cfg = configs[0]
+    cfg.data.split_seed = split_of(cfg)["split_seed"]
+    cfg.preset = "stack"
+    cfg.model = {"architecture": "senti.ensemble.v1", "members": names}
+    out = Path(output)
+    _prepare_run_dir(out, overwrite)
+    for r in runs:
+        target = out / "members" / r.name
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(r, target, ignore=shutil.ignore_patterns("checkpoints"))
+    return _train(cfg, out, resume=False, progress=progress, report=report)
+
+
 def _member_config(cfg: RunConfig, member: str) -> RunConfig:
     """The run's data, cleaning, vocabulary and training settings with the member's own model; an encoder
     or word vectors go to neural members only. ``PRESET@K`` is the preset trained with seed + K: another
