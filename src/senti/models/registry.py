@@ -63,10 +63,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The run's training settings pass to the members, so they are the neural member's own (default's).
     "rnn+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "nbsvm3"]},
                   "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
-    # Three BiGRUs (seeds +0, +1, +2) and NB-SVM: RNNs trained from different seeds disagree on ~8 % of IMDB
-    # reviews, so averaging them is worth more than any one's tuning.
-    "rnn3+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "default@1", "default@2", "nbsvm3"]},
-                   "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
 }
 
 
