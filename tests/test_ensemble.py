@@ -166,3 +166,30 @@ def test_split_seed_fixes_the_validation_split_whatever_the_training_seed(data):
 
     assert valid_texts(1, 0) == valid_texts(2, 0) == valid_texts(0, None)
     assert valid_texts(1, None) != valid_texts(0, None)
+
+
+def test_senti_stack_combines_finished_runs_that_share_a_split(ensemble, data, tmp_path):
+    members = ensemble.run_dir / "members"
+    rnn = senti.train(tmp_path / "rnn-seed1", train=data / "train.csv", test=str(data / "test.csv"), model="gru",
+                      epochs=2, seed=1, split_seed=0, progress=False, report=False)
+    out = CliRunner().invoke(main, ["stack", str(members / "default"), str(members / "nbsvm3"), str(rnn.run_dir),
+                                    "--output", str(tmp_path / "stack"), "--no-report", "-q"])
+    assert out.exit_code == 0, out.output
+    manifest = json.loads((tmp_path / "stack" / "model" / "senti-model.json").read_text())
+    assert manifest["model"]["members"] == ["default", "nbsvm3", "rnn-seed1"]
+    assert json.loads((tmp_path / "stack" / "metrics.json").read_text())["accuracy"] > 0.9
+    model = senti.load(tmp_path / "stack")
+    assert list(model.predict(TEXTS)) == ["positive", "negative", "positive", "negative"]
+    # The members' probabilities are what the stacker combines: loading them alone gives the same numbers.
+    features = model.net.features(TEXTS)
+    np.testing.assert_allclose(features[:, 2:4], np.log(np.clip(senti.load(rnn.run_dir).predict_proba(TEXTS),
+                                                                1e-6, 1)), rtol=1e-5)
+
+
+def test_senti_stack_refuses_runs_with_different_validation_splits(ensemble, data, tmp_path):
+    other = senti.train(tmp_path / "other-split", train=data / "train.csv", test=str(data / "test.csv"),
+                        model="nbsvm", seed=5, progress=False, report=False)
+    out = CliRunner().invoke(main, ["stack", str(ensemble.run_dir / "members" / "default"), str(other.run_dir),
+                                    "--output", str(tmp_path / "stack")])
+    assert out.exit_code == 1 and "same data and validation split" in out.output
+    assert not (tmp_path / "stack" / "model").exists()
