@@ -182,7 +182,7 @@ def test_senti_stack_combines_finished_runs_that_share_a_split(ensemble, data, t
     assert list(model.predict(TEXTS)) == ["positive", "negative", "positive", "negative"]
     # The members' probabilities are what the stacker combines: loading them alone gives the same numbers.
     features = model.net.features(TEXTS)
-    np.testing.assert_allclose(features[:, 2:4], np.log(np.clip(senti.load(rnn.run_dir).predict_proba(TEXTS),
+    np.testing.assert_allclose(features[:, 4:6], np.log(np.clip(senti.load(rnn.run_dir).predict_proba(TEXTS),
                                                                 1e-6, 1)), rtol=1e-5)
 
 
