@@ -102,7 +102,7 @@ def stacks(out: Path, rows: list[dict]) -> list[dict]:
         m = read_json(target / "metrics.json")
         val = read_json(target / "history.json")["epochs"][0]["val_accuracy"]
         minutes = sum(member_minutes[LABELS[x]] for x in members) + secs / 60
-        result.append({"model": "stack: " + " + ".join(LABELS[x] for x in members), "accuracy": m["accuracy"],
+        result.append({"model": "stack of " + ", ".join(LABELS[x] for x in members), "accuracy": m["accuracy"],
                        "macro_f1": m["macro_f1"], "val_accuracy_cv": val, "wall_s": round(secs, 1),
                        "training_minutes": round(minutes, 2),
                        "note": f"validation (stacker CV) {val:.4f}; time = members' training + pretraining + stacker"})
