@@ -246,9 +246,10 @@ def pretrain_embeddings(datasets: tuple[str, ...], files: tuple[str, ...], text_
 @click.option("--max-minutes", type=float, help="Stop after the epoch that exceeds this time budget.")
 @click.option("--max-length", type=int, default=400, show_default=True, help="Tokens kept per text.")
 @click.option("--max-vocab", type=int, default=30_000, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 def pretrain(datasets: tuple[str, ...], files: tuple[str, ...], text_column: str, data_dir: str | None, output: str,
              overwrite: bool, epochs: int, seed: int, quiet: bool, preset: str, lr: float, batch_size: int,
-             num_sampled: int, max_minutes: float | None, max_length: int, max_vocab: int) -> None:
+             num_sampled: int, max_minutes: float | None, max_length: int, max_vocab: int, device: str) -> None:
     """Pretrain a recurrent encoder as a language model on unlabelled text (forward and backward), then
     fine-tune it with `senti train --encoder OUTPUT` (ULMFiT-style)."""
     from senti.config import VocabConfig
@@ -260,7 +261,7 @@ def pretrain(datasets: tuple[str, ...], files: tuple[str, ...], text_column: str
     texts, source = unlabelled_texts(datasets, files, data_dir, text_column)
     logging.getLogger("senti").info("pretrain: %s", source)
     config = PretrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, num_sampled=num_sampled,
-                            max_minutes=max_minutes, seed=seed)
+                            max_minutes=max_minutes, seed=seed, device=device)
     record = pretrain_encoder(texts, output, model=preset, clean=_clean_for(datasets),
                               vocab=VocabConfig(max_size=max_vocab, max_length=max_length),
                               config=config, progress=not quiet, source=source)

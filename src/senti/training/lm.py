@@ -40,7 +40,7 @@ from senti.models.registry import build_model, full_model_config, resolve_preset
 from senti.models.rnn import RNNClassifier
 from senti.text import Cleaner, Vocabulary, tokenize
 from senti.training.batching import bucket_batches, collate
-from senti.training.trainer import TrainingError, _sigint_requests_stop, make_optimizer
+from senti.training.trainer import TrainingError, _sigint_requests_stop, make_optimizer, resolve_device
 
 log = logging.getLogger("senti")
 
@@ -99,6 +99,7 @@ class PretrainConfig:
     max_minutes: float | None = None
     valid_texts: int = 1000  # held out to report perplexity (of the sampled softmax)
     seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda: a GPU pretrains a larger encoder in the same minutes
 
 
 def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | dict[str, Any] = "default",
@@ -138,7 +139,8 @@ def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | d
 
     model_cfg = full_model_config({**model_cfg, "vocab_size": len(voc), "num_classes": 2})
     encoder = build_model(model_cfg)
-    lm = LanguageModelHead(encoder, unigram, cfg.num_sampled, cfg.dropout)
+    device = resolve_device(cfg.device)
+    lm = LanguageModelHead(encoder, unigram, cfg.num_sampled, cfg.dropout).to(device)
     optimizer = make_optimizer(lm.parameters(), _train_config(cfg))
     history: list[dict[str, float]] = []
     started = time.perf_counter()
@@ -154,7 +156,7 @@ def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | d
                 if stop.is_set():
                     break
                 x, lengths = collate([train[i] for i in b])
-                loss, n = lm(x, lengths)
+                loss, n = lm(x.to(device), lengths.to(device))
                 if not torch.isfinite(loss):
                     raise TrainingError(f"the language-model loss became {loss.item()}; lower --lr (now {cfg.lr:g})")
                 optimizer.zero_grad(set_to_none=True)
@@ -209,7 +211,8 @@ def _evaluate(lm: LanguageModelHead, valid: list[list[int]]) -> float:
     total, count = 0.0, 0
     for b in bucket_batches([len(s) for s in valid], 128):
         x, lengths = collate([valid[i] for i in b])
-        loss, n = lm(x, lengths)
+        device = lm.q.device
+        loss, n = lm(x.to(device), lengths.to(device))
         total, count = total + loss.item(), count + n
     torch.set_rng_state(generator_state)
     lm.train()
