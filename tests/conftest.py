@@ -61,3 +61,18 @@ def tiny_run(tmp_path_factory):
     df.iloc[600:].to_csv(test_csv, index=False)
     return senti.train(out, train=train_csv, test=str(test_csv), model="gru", epochs=4, embedding_dim=32,
                        hidden_size=32, min_count=1, progress=False)
+
+
+def interrupt_at_step(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """Make the n-th training step raise KeyboardInterrupt, as Ctrl-C would; later steps run normally."""
+    from senti.training import trainer as trainer_mod
+
+    real_step, calls = trainer_mod.Trainer._step, {"n": 0}
+
+    def step_then_interrupt(self, *args):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return real_step(self, *args)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "_step", step_then_interrupt)

@@ -15,7 +15,7 @@ from senti.models.registry import PRESETS
 from senti.training import trainer as trainer_mod
 from senti.training.run import _member_config, nest, resolve_config
 
-from .conftest import NEG, POS, synthetic_reviews
+from .conftest import NEG, POS, interrupt_at_step, synthetic_reviews
 
 TEXTS = ["a wonderful and brilliant film", "boring, the worst plot", "the movie was really fun", "dull and bad"]
 
@@ -130,15 +130,7 @@ def test_resuming_after_the_second_member_failed_reuses_the_first(ensemble, data
 
 def test_resuming_an_interrupted_neural_member_finishes_like_an_uninterrupted_run(ensemble, data, tmp_path,
                                                                                   monkeypatch):
-    real_step, calls = trainer_mod.Trainer._step, {"n": 0}
-
-    def step_then_interrupt(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 8:  # 6 steps an epoch (360 texts, batch 64): in the member's epoch 2
-            raise KeyboardInterrupt
-        return real_step(self, *args)
-
-    monkeypatch.setattr(trainer_mod.Trainer, "_step", step_then_interrupt)
+    interrupt_at_step(monkeypatch, 8)  # 6 steps an epoch (360 texts, batch 64): in the member's epoch 2
     with pytest.raises(senti.TrainingInterrupted, match="epoch 2"):
         senti.train(tmp_path / "cut", checkpoint_every=1, **_kw(data))
     monkeypatch.undo()

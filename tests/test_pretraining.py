@@ -26,7 +26,7 @@ from senti.training import trainer as trainer_mod
 from senti.training.lm import ENCODER_PREFIXES, PretrainConfig, load_encoder, pretrain_encoder
 from senti.training.run import nest, resolve_config
 
-from .conftest import FILLER, NEG, POS, synthetic_reviews
+from .conftest import FILLER, NEG, POS, interrupt_at_step, synthetic_reviews
 
 # A two-layer bidirectional GRU: small enough for a second of training, deep enough for every code path
 # (the second layer is where the directions would see each other, and where gradual unfreezing has work to do).
@@ -234,18 +234,10 @@ def test_resuming_an_encoder_run_matches_an_uninterrupted_one_without_the_encode
           "checkpoint_every": 4, "patience": 0, "lr_decay": 0.5, **QUIET}
     full = senti.train(tmp_path / "full", **kw)
 
-    real_step, calls = trainer_mod.Trainer._step, {"n": 0}
-
-    def step_then_interrupt(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 30:  # 23 steps an epoch: in epoch 2, between two checkpoints
-            raise KeyboardInterrupt
-        return real_step(self, *args)
-
-    monkeypatch.setattr(trainer_mod.Trainer, "_step", step_then_interrupt)
+    interrupt_at_step(monkeypatch, 30)  # 23 steps an epoch: in epoch 2, between two checkpoints
     with pytest.raises(senti.TrainingInterrupted, match="epoch 2"):
         senti.train(tmp_path / "cut", **kw)
-    monkeypatch.setattr(trainer_mod.Trainer, "_step", real_step)
+    monkeypatch.undo()
     shutil.rmtree(enc)  # the checkpoint holds the weights: resuming needs the encoder no more
     resumed = senti.resume(tmp_path / "cut", progress=False, report=False)
     assert [r["val_loss"] for r in resumed.history] == [r["val_loss"] for r in full.history]

@@ -7,9 +7,8 @@ import pytest
 import senti
 from senti.data.readers import DataError
 from senti.models.registry import PRESETS
-from senti.training import trainer as trainer_mod
 
-from .conftest import DATA_DIR, needs_data, synthetic_reviews
+from .conftest import DATA_DIR, interrupt_at_step, needs_data, synthetic_reviews
 
 SMALL = {"max_train_samples": 300, "max_test_samples": 200, "max_length": 100, "progress": False}
 
@@ -63,18 +62,10 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path, monkey
           "patience": 0, "progress": False}
     full = senti.train(tmp_path / "full", **kw)
 
-    real_step, calls = trainer_mod.Trainer._step, {"n": 0}
-
-    def step_then_interrupt(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 33:  # 23 steps an epoch: in the middle of epoch 2, between two checkpoints
-            raise KeyboardInterrupt
-        return real_step(self, *args)
-
-    monkeypatch.setattr(trainer_mod.Trainer, "_step", step_then_interrupt)
+    interrupt_at_step(monkeypatch, 33)  # 23 steps an epoch: in the middle of epoch 2, between two checkpoints
     with pytest.raises(senti.TrainingInterrupted, match="epoch 2, step 9"):
         senti.train(tmp_path / "cut", **kw)
-    monkeypatch.setattr(trainer_mod.Trainer, "_step", real_step)
+    monkeypatch.undo()
     assert not (tmp_path / "cut" / "model").exists()
     resumed = senti.resume(tmp_path / "cut", progress=False)
     assert resumed.metrics["accuracy"] == full.metrics["accuracy"]
