@@ -205,12 +205,6 @@ def _clean_for(datasets: tuple[str, ...]) -> Any:
     return CleanConfig(**steps)
 
 
-def _check_output(output: str, overwrite: bool) -> None:
-    path = Path(output)
-    if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{output} is not empty; choose another --output or pass --overwrite")
-
-
 @main.command("pretrain-embeddings")
 @_pretrain_sources
 @click.option("--algorithm", type=click.Choice(["word2vec", "fasttext"]), default="word2vec", show_default=True)
@@ -257,14 +251,13 @@ def pretrain(datasets: tuple[str, ...], files: tuple[str, ...], text_column: str
     from senti.training.lm import PretrainConfig, pretrain_encoder
 
     _setup_logging(quiet)
-    _check_output(output, overwrite)
     texts, source = unlabelled_texts(datasets, files, data_dir, text_column)
     logging.getLogger("senti").info("pretrain: %s", source)
     config = PretrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, num_sampled=num_sampled,
                             max_minutes=max_minutes, seed=seed, device=device)
     record = pretrain_encoder(texts, output, model=preset, clean=_clean_for(datasets),
                               vocab=VocabConfig(max_size=max_vocab, max_length=max_length),
-                              config=config, progress=not quiet, source=source)
+                              config=config, progress=not quiet, source=source, overwrite=overwrite)
     last = record["history"][-1] if record["history"] else {}
     click.echo(f"encoder pretrained on {record['tokens']:,} tokens in {record['seconds'] / 60:.1f} min "
                f"({record['epochs_run']} epoch(s), held-out loss {last.get('val_loss', float('nan')):.3f}): {output}")

@@ -153,9 +153,6 @@ class SentimentModel:
         insist on that one."""
         model = cls._load(path, runtime)
         if isinstance(model.net, EnsembleClassifier):
-            if runtime not in ("auto", "torch"):
-                raise BundleError(f"{path}: an ensemble runs each member with its fastest verified runtime; "
-                                  "load it with runtime='auto' or 'torch'")
             model.runtime = "ensemble"
             return model
         if runtime == "auto":
@@ -191,12 +188,15 @@ class SentimentModel:
             labels = manifest["labels"]
         except (KeyError, TypeError, ValueError) as e:
             raise BundleError(f"{path}: invalid model manifest: {e}") from e
+        members = {}
+        if isinstance(net, EnsembleClassifier):
+            if runtime not in ("auto", "torch"):
+                raise BundleError(f"{path}: an ensemble runs each member with its fastest verified runtime; "
+                                  "load it with runtime='auto' or 'torch'")
+            # Each member checks itself (its own errors name its folder); with auto it uses its verified export.
+            members = {m: cls.load(bundle_dir(path) / "members" / m, runtime) for m in net.config.members}
         try:
             if isinstance(net, EnsembleClassifier):
-                folder = bundle_dir(path) / "members"
-                # A member's own runtime choice (auto: its verified ONNX export) applies inside an ensemble too.
-                members = {m: cls.load(folder / m, runtime if runtime in ("auto", "torch") else "auto")
-                           for m in net.config.members}
                 net.load_state_dict(weights, members)
                 vocab = None
             elif isinstance(net, LinearTextClassifier):

@@ -31,14 +31,12 @@ def word_scores(model: SentimentModel, n_words: int = 5000) -> tuple[list[str], 
     alone (neural models) or its weight per class (linear models)."""
     if isinstance(model.net, LinearTextClassifier):
         return model.net.word_weights()
-    if model.vocab is None:  # an ensemble: each word alone, as text, through every member
-        member = next((m for m in model.net.members.values() if m.vocab is not None), None)
-        words = member.vocab.itos[2:2 + n_words] if member else model.net.members[
-            model.net.config.members[0]].net.vocabulary_[:n_words]
-        proba = np.clip(model.predict_proba(words).astype(np.float64), 1e-12, 1 - 1e-12)
-        return words, np.log(proba) - np.log1p(-proba)
-    words = model.vocab.itos[2:2 + n_words]
-    proba = model.predict_proba_ids([[i] for i in range(2, 2 + len(words))], batch_size=1024).astype(np.float64)
+    if model.vocab is None:  # an ensemble: its first member's words, each alone as a text, through every member
+        words = word_scores(model.net.members[model.net.config.members[0]], n_words)[0][:n_words]
+        proba = model.predict_proba(words).astype(np.float64)
+    else:
+        words = model.vocab.itos[2:2 + n_words]
+        proba = model.predict_proba_ids([[i] for i in range(2, 2 + len(words))], batch_size=1024).astype(np.float64)
     # Log-odds rather than probabilities: a single strong word saturates P at ~1.0, which ranks nothing.
     proba = np.clip(proba, 1e-12, 1 - 1e-12)
     return words, np.log(proba) - np.log1p(-proba)

@@ -23,7 +23,6 @@ import logging
 import math
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from senti.bundle import BundleError, load_bundle, save_bundle
-from senti.config import CleanConfig, VocabConfig
+from senti.config import CleanConfig, TrainConfig, VocabConfig
 from senti.io import write_json
 from senti.models.registry import build_model, full_model_config, resolve_preset
 from senti.models.rnn import RNNClassifier
@@ -104,10 +103,13 @@ class PretrainConfig:
 
 def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | dict[str, Any] = "default",
                      clean: CleanConfig | None = None, vocab: VocabConfig | None = None,
-                     config: PretrainConfig | None = None, progress: bool = True, source: str | None = None
-                     ) -> dict[str, Any]:
+                     config: PretrainConfig | None = None, progress: bool = True, source: str | None = None,
+                     overwrite: bool = False) -> dict[str, Any]:
     """Pretrain the encoder of ``model`` (a preset name or model config) on ``texts`` and save it to
-    ``output``; returns the pretraining record stored in its manifest."""
+    ``output`` (refused if it holds anything, unless ``overwrite``); returns the record stored in its manifest."""
+    out = Path(output)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FileExistsError(f"{output} is not empty; choose another output folder or pass --overwrite")
     cfg = config or PretrainConfig()
     clean = clean or CleanConfig()
     vocab_cfg = vocab or VocabConfig()
@@ -123,10 +125,7 @@ def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | d
     tokens = [tokenize(cleaner(t)) for t in texts]
     voc = Vocabulary.build(tokens, vocab_cfg.max_size, vocab_cfg.min_count)
     ids = [voc.encode(t, vocab_cfg.max_length, vocab_cfg.truncate) for t in tokens]
-    counts = Counter(i for seq in ids for i in seq)
-    unigram = np.zeros(len(voc), dtype=np.float64)
-    for i, c in counts.items():
-        unigram[i] = c
+    unigram = np.bincount(np.fromiter((i for seq in ids for i in seq), dtype=np.int64), minlength=len(voc))
     del tokens
     rng = np.random.default_rng(cfg.seed)
     order = rng.permutation(len(ids))
@@ -195,9 +194,7 @@ def _record(train: list, n_tokens: int, valid: list, history: list[dict[str, flo
             "config": dataclasses.asdict(cfg), "history": history}
 
 
-def _train_config(cfg: PretrainConfig):
-    from senti.config import TrainConfig
-
+def _train_config(cfg: PretrainConfig) -> TrainConfig:
     return TrainConfig(optimizer="adamw", lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed)
 
 
