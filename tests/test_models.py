@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from senti.models.registry import PRESETS, build_model, full_model_config, is_neural
+from senti.models.mingru import POOLINGS as MINGRU_POOLINGS
 from senti.models.rnn import POOLINGS, reverse_index
 
 NEURAL = sorted(p for p in PRESETS if is_neural(PRESETS[p]["model"]))
@@ -20,7 +21,11 @@ def test_every_network_preset_builds_and_maps_a_batch_to_logits(preset):
     assert out.shape == (4, 3) and torch.isfinite(out).all()
 
 
-PADDING_CASES = [(p, pool) for p in NEURAL if p != "conv1d" for pool in POOLINGS] + [("conv1d", None)]
+def _poolings(preset: str) -> tuple[str, ...]:
+    return MINGRU_POOLINGS if PRESETS[preset]["model"]["architecture"] == "senti.mingru.v1" else POOLINGS
+
+
+PADDING_CASES = [(p, pool) for p in NEURAL if p != "conv1d" for pool in _poolings(p)] + [("conv1d", None)]
 
 
 @pytest.mark.parametrize(("preset", "pooling"), PADDING_CASES)

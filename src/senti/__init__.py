@@ -32,8 +32,9 @@ from senti.training.word2vec import pretrain_embeddings
 def load(path: str | Path, runtime: str = "auto", threads: int | None = None) -> SentimentModel:
     """Load a trained model from a run directory or a bundle folder (no pickle, checksums verified).
 
-    ``runtime``: ``auto`` scores with the fastest verified ONNX export (``senti export``) if there is one,
-    else PyTorch; ``torch``, ``onnx`` or ``onnx-int8`` insist on one."""
+    ``runtime``: ``auto`` scores a minGRU from its folded per-word tables, any other network with the fastest
+    verified ONNX export (``senti export``) if there is one, else PyTorch; ``torch``, ``onnx``, ``onnx-int8``
+    or ``folded`` insist on one."""
     return SentimentModel.load(path, runtime, threads)
 
 

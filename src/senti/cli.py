@@ -372,8 +372,9 @@ def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | No
 
 
 RUNTIME_OPTION = click.option(
-    "--runtime", default="auto", show_default=True, type=click.Choice(["auto", "torch", "onnx", "onnx-int8"]),
-    help="auto: the fastest verified export (senti export), else PyTorch.")
+    "--runtime", default="auto", show_default=True,
+    type=click.Choice(["auto", "torch", "onnx", "onnx-int8", "folded"]),
+    help="auto: folded tables for a minGRU, else the fastest verified export (senti export), else PyTorch.")
 
 
 @main.command()

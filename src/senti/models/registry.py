@@ -13,11 +13,13 @@ from senti.models.cnn import CNNClassifier, CNNConfig
 from senti.models.ensemble import EnsembleClassifier, EnsembleConfig
 from senti.models.forest import ForestConfig, ForestTextClassifier
 from senti.models.linear import LinearConfig, LinearTextClassifier
+from senti.models.mingru import MinGRUClassifier, MinGRUConfig
 from senti.models.rnn import RNNClassifier, RNNConfig
 
 ARCHITECTURES: dict[str, tuple[type, type]] = {
     "senti.rnn.v1": (RNNClassifier, RNNConfig),
     "senti.cnn.v1": (CNNClassifier, CNNConfig),
+    "senti.mingru.v1": (MinGRUClassifier, MinGRUConfig),
     "senti.linear.v1": (LinearTextClassifier, LinearConfig),
     "senti.forest.v1": (ForestTextClassifier, ForestConfig),
     "senti.ensemble.v1": (EnsembleClassifier, EnsembleConfig),
@@ -51,6 +53,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "simple-rnn": {"model": {"architecture": _RNN, "cell": "rnn", "embedding_dim": 32, "hidden_size": 32,
                              "pooling": "last", "dropout": 0.0},
                    "vocab": {"max_length": 200, "truncate": "tail"}},
+    "mingru": {"model": {"architecture": "senti.mingru.v1", "embedding_dim": 128, "hidden_size": 128,
+                         "pooling": "maxmean", "dropout": 0.3, "embedding_dropout": 0.3},
+               "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
     "conv1d": {"model": {"architecture": _CNN, "embedding_dim": 128, "kernel_sizes": [3, 4, 5],
                          "num_filters": 128, "dropout": 0.5}},
     # Classical baselines (scikit-learn), trained and stored like every senti model.
