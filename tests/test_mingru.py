@@ -29,8 +29,8 @@ def _batch(lengths: list[int], vocab: int = 300, seed: int = 0) -> tuple[torch.T
 
 
 def test_recurrence_gradients_are_exact():
-    a = torch.rand(3, 9, 4, dtype=torch.double, requires_grad=True)
-    b = torch.randn(3, 9, 4, dtype=torch.double, requires_grad=True)
+    a = torch.rand(9, 3, 4, dtype=torch.double, requires_grad=True)
+    b = torch.randn(9, 3, 4, dtype=torch.double, requires_grad=True)
     assert torch.autograd.gradcheck(linear_recurrence, (a, b))
 
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from senti.models.registry import PRESETS, build_model, full_model_config, is_neural
 from senti.models.mingru import POOLINGS as MINGRU_POOLINGS
+from senti.models.registry import PRESETS, build_model, full_model_config, is_neural
 from senti.models.rnn import POOLINGS, reverse_index
 
 NEURAL = sorted(p for p in PRESETS if is_neural(PRESETS[p]["model"]))

@@ -384,6 +384,8 @@ RUNTIME_OPTION = click.option(
 @click.option("--output", "-o", "output_file", help="Write scored rows here (.csv/.tsv/.jsonl).")
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), help="Texts per model call [default: 256, ONNX 64].")
+@click.option("--n-process", type=click.IntRange(-1), default=1, show_default=True,
+              help="Worker processes for --input (-1: one per core); the text pipeline uses one core each.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --input.")
 @click.option("--errors", "--encoding-errors", "encoding_errors", default="strict", show_default=True,
               type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
@@ -395,8 +397,8 @@ RUNTIME_OPTION = click.option(
               "integrated-gradients", "word-alone"]), help="Attribution for --explain: occlusion (in context), "
               "integrated gradients (RNN/CNN), or each word alone.")
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
-            text_column: str, batch_size: int | None, encoding: str, encoding_errors: str, as_json: bool,
-            runtime: str, explain: bool, method: str) -> None:
+            text_column: str, batch_size: int | None, n_process: int, encoding: str, encoding_errors: str,
+            as_json: bool, runtime: str, explain: bool, method: str) -> None:
     """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
     import senti
     from senti.predict_io import score_file
@@ -410,7 +412,7 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
         raise click.UsageError("--explain explains texts given as arguments, not --input files")
     if input_file:
         n = score_file(model, input_file, output_file, text_column, batch_size=batch_size, encoding=encoding,
-                       encoding_errors=encoding_errors)
+                       encoding_errors=encoding_errors, n_process=n_process)
         if output_file:
             click.echo(f"scored {n:,} rows → {output_file}", err=True)
         return

@@ -19,6 +19,8 @@ from senti.models.ensemble import EnsembleClassifier
 from senti.models.linear import LinearTextClassifier
 from senti.models.mingru import MinGRUClassifier
 from senti.models.registry import build_model
+from senti.parallel import CHUNK as PARALLEL_CHUNK
+from senti.parallel import WorkerPool, resolve_n_process
 from senti.text import Cleaner, Vocabulary, tokenize
 from senti.training.batching import bucket_batches, collate
 
@@ -55,7 +57,9 @@ class SentimentModel:
         self.metadata = metadata or {}
         self.cleaner = Cleaner(clean)
         self.runtime = "torch" if isinstance(net, torch.nn.Module) else "numpy"
-        self._session: Any = None  # an OnnxSession when an ONNX export is in use
+        self._session: Any = None  # an OnnxSession or FoldedSession when one is in use
+        self._pool: Any = None  # a WorkerPool once predict_proba(n_process > 1) has needed one
+        self.source: Path | None = None  # the bundle it was loaded from
         if not _configured_threads:
             configure_cpu()
 
@@ -90,8 +94,17 @@ class SentimentModel:
                 out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return out
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None, n_process: int = 1) -> np.ndarray:
+        """Class probabilities (N, C). ``n_process`` > 1 (-1: every core) scores on that many worker processes,
+        started on first use and kept: the text pipeline is Python, so one process uses one core."""
         texts = _as_texts(texts)
+        n_process = resolve_n_process(n_process)
+        if n_process > 1 and len(texts) > PARALLEL_CHUNK:
+            if self._pool is None or self._pool.n != n_process:
+                if self._pool is not None:
+                    self._pool.close()
+                self._pool = WorkerPool(self, n_process)
+            return self._pool.predict_proba(texts, batch_size)
         if not isinstance(self.net, torch.nn.Module) and not len(texts):
             return np.empty((0, len(self.classes_)), dtype=np.float32)
         if isinstance(self.net, EnsembleClassifier):
@@ -100,8 +113,8 @@ class SentimentModel:
             return self.net.predict_proba([self.tokens(t) for t in texts])
         return self.predict_proba_ids(self.encode(texts), batch_size)
 
-    def predict(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        return self.classes_[self.predict_proba(texts, batch_size).argmax(axis=1)]
+    def predict(self, texts: Sequence[str], batch_size: int | None = None, n_process: int = 1) -> np.ndarray:
+        return self.classes_[self.predict_proba(texts, batch_size, n_process).argmax(axis=1)]
 
     def explain(self, texts: Sequence[str], method: str = "occlusion", batch_size: int = 256) -> list[Explanation]:
         """Per text: the predicted label, the probabilities and, for each word of the original text (with its
@@ -163,6 +176,7 @@ class SentimentModel:
         verified export (ONNX int8, then fp32), falling back to PyTorch with a warning if an export is damaged;
         ``torch``, ``onnx``, ``onnx-int8`` or ``folded`` insist on that one."""
         model = cls._load(path, runtime)
+        model.source = bundle_dir(path)
         if isinstance(model.net, EnsembleClassifier):
             model.runtime = "ensemble"
             return model

@@ -78,9 +78,9 @@ def _with_text(chunk: pd.DataFrame, text_column: str, path: str) -> tuple[pd.Dat
     return chunk, texts
 
 
-def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], batch_size: int | None = None
-                ) -> pd.DataFrame:
-    proba = model.predict_proba(texts, batch_size)
+def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], batch_size: int | None = None,
+                n_process: int = 1) -> pd.DataFrame:
+    proba = model.predict_proba(texts, batch_size, n_process)
     out = chunk.copy()
     out["pred_label"] = model.classes_[proba.argmax(1)]
     out["pred_confidence"] = proba.max(1).round(6)
@@ -91,12 +91,11 @@ def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], ba
 
 def score_file(model: SentimentModel, src: str, dst: str | None, text_column: str = "text",
                chunk_size: int = 10_000, batch_size: int | None = None, encoding: str = "utf-8",
-               encoding_errors: str = "strict") -> int:
+               encoding_errors: str = "strict", n_process: int = 1) -> int:
     """Score ``src`` into ``dst`` (CSV/TSV/JSONL by extension; JSONL on stdout when ``dst`` is None)."""
     if dst is None:
         return _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors), sys.stdout,
-                             "jsonl",
-                             batch_size)
+                             "jsonl", batch_size, n_process)
     out_fmt = detect_format(dst)
     if out_fmt not in ("csv", "tsv", "jsonl"):
         raise DataError(f"{dst}: predictions are written as .csv, .tsv or .jsonl")
@@ -106,17 +105,17 @@ def score_file(model: SentimentModel, src: str, dst: str | None, text_column: st
         nonlocal n
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             n = _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors), f, out_fmt,
-                              batch_size)
+                              batch_size, n_process)
 
     atomic_write(dst, write)
     return n
 
 
 def _write_stream(model: SentimentModel, chunks: Iterator[tuple[pd.DataFrame, list[str]]], f: TextIO, fmt: str,
-                  batch_size: int | None) -> int:
+                  batch_size: int | None, n_process: int = 1) -> int:
     n, first = 0, True
     for chunk, texts in chunks:
-        scored = score_frame(model, chunk, texts, batch_size)
+        scored = score_frame(model, chunk, texts, batch_size, n_process)
         if fmt == "jsonl":
             buf = io.StringIO()
             for rec in scored.to_dict(orient="records"):

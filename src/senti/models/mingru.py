@@ -43,36 +43,37 @@ class MinGRUConfig:
 
 
 class _LinearRecurrence(torch.autograd.Function):
-    """``h_t = a_t ⊙ h_{t−1} + b_t`` along dim 1 from ``h_{−1} = 0``, with a hand-written backward.
+    """``h_t = a_t ⊙ h_{t−1} + b_t`` along dim 0 (time first) from ``h_{−1} = 0``, with a hand-written backward.
 
-    A step is two element-wise ops on (B, D); autograd over a Python loop would record 2·T nodes and replay
-    them, the explicit reverse scan (``g_t = ∂L/∂h_t + a_{t+1} ⊙ g_{t+1}``) does the same work in one pass."""
+    A step is one fused multiply-add on a contiguous (B, D) slice; autograd over the Python loop would record
+    and replay 2·T nodes, the explicit reverse scan (``g_t = ∂L/∂h_t + a_{t+1} ⊙ g_{t+1}``) is one pass."""
 
     @staticmethod
     def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         h = torch.empty_like(b)
-        state = torch.zeros_like(b[:, 0])
-        for t in range(b.shape[1]):
-            state = torch.addcmul(b[:, t], a[:, t], state)
-            h[:, t] = state
+        h[0] = b[0]
+        for t in range(1, b.shape[0]):
+            torch.addcmul(b[t], a[t], h[t - 1], out=h[t])
         ctx.save_for_backward(a, h)
         return h
 
     @staticmethod
     def backward(ctx, grad_h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
         a, h = ctx.saved_tensors
+        grad_h = grad_h.contiguous()
         grad_b = torch.empty_like(grad_h)
-        g = torch.zeros_like(grad_h[:, 0])
-        for t in range(grad_h.shape[1] - 1, -1, -1):
-            g = grad_h[:, t] + g if t == grad_h.shape[1] - 1 else torch.addcmul(grad_h[:, t], a[:, t + 1], g)
-            grad_b[:, t] = g
-        grad_a = torch.zeros_like(a)
-        grad_a[:, 1:] = grad_b[:, 1:] * h[:, :-1]
+        T = grad_h.shape[0]
+        grad_b[T - 1] = grad_h[T - 1]
+        for t in range(T - 2, -1, -1):
+            torch.addcmul(grad_h[t], a[t + 1], grad_b[t + 1], out=grad_b[t])
+        grad_a = torch.empty_like(a)
+        grad_a[0] = 0
+        torch.mul(grad_b[1:], h[:-1], out=grad_a[1:])
         return grad_a, grad_b
 
 
 def linear_recurrence(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """States (B, T, D) of ``h_t = a_t ⊙ h_{t−1} + b_t`` with ``h_{−1} = 0``."""
+    """States (T, B, D) of ``h_t = a_t ⊙ h_{t−1} + b_t`` with ``h_{−1} = 0``, for ``a``, ``b`` (T, B, D)."""
     return _LinearRecurrence.apply(a.contiguous(), b.contiguous())
 
 
@@ -96,27 +97,28 @@ class MinGRUClassifier(nn.Module):
         return [list(self.embedding.parameters()), list(self.gates.parameters()), list(self.classifier.parameters())]
 
     def gate_values(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decay ``a = 1 − z`` and input ``b = z ⊙ h̃`` (B, T, dirs·H) from embeddings (B, T, E)."""
+        """Decay ``a = 1 − z`` and input ``b = z ⊙ h̃`` (…, dirs·H) from embeddings (…, E)."""
         H, dirs = self.config.hidden_size, 2 if self.config.bidirectional else 1
-        g = self.gates(x).view(*x.shape[:2], dirs, 2, H)
+        g = self.gates(x).view(*x.shape[:-1], dirs, 2, H)
         z, cand = torch.sigmoid(g[..., 0, :]), g[..., 1, :]
-        return (1 - z).flatten(2), (z * cand).flatten(2)
+        return (1 - z).flatten(-2), (z * cand).flatten(-2)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
                 ) -> torch.Tensor:
         """Class logits for right-padded ``ids`` (B, T) with true ``lengths`` (B,)."""
-        x = self.embed(ids) if embedded is None else embedded
+        # Time first inside: each recurrence step then reads and writes one contiguous (B, D) slice.
+        x = self.embed(ids.T) if embedded is None else embedded.transpose(0, 1)  # (T, B, E)
         a, b = self.gate_values(self.embedding_dropout(x))
         T, H = ids.shape[1], self.config.hidden_size
         mask = torch.arange(T, device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         if self.config.bidirectional:
-            rev = reverse_index(lengths, T).unsqueeze(2).expand(-1, -1, H)
-            a = torch.cat([a[..., :H], a[..., H:].gather(1, rev)], dim=2)
-            b = torch.cat([b[..., :H], b[..., H:].gather(1, rev)], dim=2)
+            rev = reverse_index(lengths, T).T.unsqueeze(2).expand(-1, -1, H)  # (T, B, H)
+            a = torch.cat([a[..., :H], a[..., H:].gather(0, rev)], dim=2)
+            b = torch.cat([b[..., :H], b[..., H:].gather(0, rev)], dim=2)
         h = linear_recurrence(a, b)
         if self.config.bidirectional:
-            h = torch.cat([h[..., :H], h[..., H:].gather(1, rev)], dim=2)  # backward states back in text order
-        return self.classifier(self.pool(h, mask, lengths))
+            h = torch.cat([h[..., :H], h[..., H:].gather(0, rev)], dim=2)  # backward states back in text order
+        return self.classifier(self.pool(h.transpose(0, 1), mask, lengths))
 
     def pool(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.config.pooling == "last":  # each direction's state after reading the whole text
@@ -136,6 +138,6 @@ class MinGRUClassifier(nn.Module):
         """Per-word decay and input, (V, dirs·H) each: what inference needs instead of embedding + projection."""
         was_training = self.training
         self.eval()
-        a, b = self.gate_values(self.embedding.weight.unsqueeze(0))
+        a, b = self.gate_values(self.embedding.weight)
         self.train(was_training)
-        return a[0], b[0]
+        return a, b

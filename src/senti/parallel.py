@@ -1,0 +1,70 @@
+"""Scoring on several processes. The text pipeline (clean → tokens → ids) is pure Python and holds the GIL,
+so a second core only helps from a second process; each worker runs the whole prediction path on its share.
+
+Workers are forked from the loaded model (nothing is pickled or re-read) and kept for the model's lifetime,
+so a stream of chunks pays the start-up once. Each worker scores with one thread: the cores are shared out
+between processes, not oversubscribed. An ONNX Runtime session is not fork-safe, so a worker opens its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from senti.pipeline import SentimentModel
+
+# Texts per task: large enough that pickling and scheduling cost nothing next to scoring, small enough that
+# both workers stay busy to the end of an input.
+CHUNK = 2_000
+
+_worker_model: SentimentModel | None = None
+
+
+def resolve_n_process(n_process: int) -> int:
+    if n_process == -1:
+        return os.cpu_count() or 1
+    if n_process < 1:
+        raise ValueError(f"n_process must be ≥ 1, or -1 for every core; got {n_process}")
+    return n_process
+
+
+def _init_worker(model: SentimentModel) -> None:
+    global _worker_model
+    import torch
+
+    torch.set_num_threads(1)
+    if model.runtime in ("onnx", "onnx-int8"):
+        model.use_runtime(model.runtime, model.source, threads=1)
+    _worker_model = model
+
+
+def _score(texts: list[str], batch_size: int | None) -> np.ndarray:
+    assert _worker_model is not None
+    return _worker_model.predict_proba(texts, batch_size)
+
+
+class WorkerPool:
+    """``n`` forked workers that score lists of texts with the parent's model."""
+
+    def __init__(self, model: SentimentModel, n: int):
+        if model.runtime in ("onnx", "onnx-int8") and model.source is None:
+            raise ValueError("scoring an ONNX model on several processes needs it loaded from a bundle")
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        self.n = n
+        self.executor = ProcessPoolExecutor(n, mp_context=mp.get_context(method), initializer=_init_worker,
+                                            initargs=(model,))
+        atexit.register(self.close)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None) -> np.ndarray:
+        chunks = [list(texts[i:i + CHUNK]) for i in range(0, len(texts), CHUNK)]
+        return np.concatenate(list(self.executor.map(_score, chunks, [batch_size] * len(chunks))))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
