@@ -1,14 +1,17 @@
-"""CPU inference speed and accuracy on the IMDB test set, per runtime, in one run:
-PyTorch eager fp32, ONNX Runtime fp32, ONNX Runtime int8 (dynamic quantization), and the TF-IDF + LR baseline.
+"""CPU inference speed and accuracy on the IMDB test set, per model and runtime, in one run: for an RNN/CNN
+PyTorch eager fp32, ONNX Runtime fp32 and int8 (dynamic quantization); for a minGRU PyTorch and its folded
+NumPy runtime; and the TF-IDF + LR baseline.
 
     SENTI_DATA_DIR=../shared/data .venv/bin/python bench/inference.py --run runs/imdb-default \\
-        [--baseline runs/compare-imdb/tfidf-logreg] [--threads 2] [--n 25000]
+        [--run runs/imdb-mingru] [--baseline runs/compare-imdb/tfidf-logreg] [--threads 2] [--n 25000]
 
 For each runtime, in a fresh process (so peak memory is its own): reviews/s end to end (raw text →
-probabilities, batches of 256 sorted by length), reviews/s of the network alone (ids → probabilities), the
-rate of the text pipeline alone (clean → tokens → ids), single-review latency p50/p99 over 300 reviews, test
-accuracy and peak RSS. The run directory is copied, never modified. Writes bench/results/inference_imdb.json
-and .md. Run it alone: on two cores any other CPU-heavy job skews every figure.
+probabilities, batches sorted by length) in one process with ``--threads`` threads, and on two worker
+processes of one thread each (``predict_proba(n_process=2)``: the text pipeline is Python, so this is how a
+second core helps it); reviews/s of the network alone (ids → probabilities); the rate of the text pipeline
+alone (clean → tokens → ids); single-review latency p50/p99 over 300 reviews; test accuracy; peak RSS. The
+run directories are copied, never modified. Writes bench/results/inference_imdb.json and .md. Run it alone:
+on two cores any other CPU-heavy job skews every figure.
 """
 
 from __future__ import annotations
@@ -64,6 +67,15 @@ def worker(run_dir: str, runtime: str, threads: int, n: int) -> dict:
     end_to_end = time.perf_counter() - t0
     out |= {"accuracy": round(float((model.classes_[proba.argmax(1)] == labels).mean()), 5),
             "reviews_per_s": round(len(texts) / end_to_end)}
+    # Two worker processes, one thread each: the first call also starts them (forked, so in milliseconds).
+    t0 = time.perf_counter()
+    model.predict_proba(texts[:5000], n_process=2)
+    out["two_process_start_and_5000_s"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    proba2 = model.predict_proba(texts, n_process=2)
+    out["two_process_reviews_per_s"] = round(len(texts) / (time.perf_counter() - t0))
+    out["two_process_max_abs_diff"] = float(np.abs(proba2 - proba).max())
+    model._pool.close()
     rng = np.random.default_rng(1)
     lat = []
     for i in rng.choice(len(texts), size=300, replace=False):
@@ -84,9 +96,15 @@ def run_worker(run_dir: Path, runtime: str, threads: int, n: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def runtimes_of(run_dir: Path) -> tuple[str, ...]:
+    arch = json.loads((run_dir / "config.json").read_text())["model"]["architecture"]
+    return ("torch", "folded") if arch == "senti.mingru.v1" else ("torch", "onnx", "onnx-int8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", required=True, help="Run directory of a trained neural model.")
+    ap.add_argument("--run", action="append", required=True, help="Run directory of a trained neural model "
+                    "(repeat to compare several).")
     ap.add_argument("--baseline", help="Run directory of a tfidf-logreg model (trained here if not given).")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=25_000, help="Test reviews to score (25,000 = all).")
@@ -94,49 +112,59 @@ def main() -> None:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.run, args.worker, args.threads, args.n)))
+        print(json.dumps(worker(args.run[0], args.worker, args.threads, args.n)))
         return
 
     from senti.runtime.onnx import export_onnx
 
     info = machine_info()
-    rows = []
+    rows, models = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        run = Path(shutil.copytree(args.run, Path(tmp) / "run", ignore=shutil.ignore_patterns("checkpoints")))
-        t0 = time.perf_counter()
-        export_onnx(run)
-        t1 = time.perf_counter()
-        export_onnx(run, quantize="int8")
-        export_s = {"onnx": round(t1 - t0, 1), "onnx-int8": round(time.perf_counter() - t1, 1)}
-        for runtime in ("torch", "onnx", "onnx-int8"):
-            row = run_worker(run, runtime, args.threads, args.n)
-            row["export_seconds"] = export_s.get(runtime)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+        for k, src in enumerate(args.run):
+            run = Path(shutil.copytree(src, Path(tmp) / f"run{k}", ignore=shutil.ignore_patterns("checkpoints")))
+            model_cfg = json.loads((run / "config.json").read_text())["model"]
+            models[src] = model_cfg
+            export_s: dict[str, float] = {}
+            for name in runtimes_of(run):
+                if name.startswith("onnx"):
+                    t0 = time.perf_counter()
+                    export_onnx(run, quantize="int8" if name == "onnx-int8" else None)
+                    export_s[name] = round(time.perf_counter() - t0, 1)
+            for runtime in runtimes_of(run):
+                row = run_worker(run, runtime, args.threads, args.n)
+                row |= {"model": _describe(model_cfg), "run": src, "export_seconds": export_s.get(runtime)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
         baseline = args.baseline
         if baseline is None:
             baseline = str(Path(tmp) / "tfidf")
             senti.train(baseline, dataset="imdb", model="tfidf-logreg", progress=False)
         row = run_worker(Path(baseline), "auto", args.threads, args.n)
-        row["runtime"] = "tfidf-logreg (numpy/scipy)"
+        row |= {"runtime": "numpy/scipy", "model": "TF-IDF + LR", "run": baseline}
         rows.append(row)
         print(json.dumps(row), flush=True)
-        size = {name: (run / "model" / f).stat().st_size for name, f in
-                (("torch", "model.safetensors"), ("onnx", "model.onnx"), ("onnx-int8", "model.int8.onnx"))}
-    model_cfg = json.loads((Path(args.run) / "config.json").read_text())["model"]
-    result = {"benchmark": args.name, "machine": info, "threads": args.threads, "run": str(args.run),
-              "model": model_cfg, "file_bytes": size, "results": rows,
+    result = {"benchmark": args.name, "machine": info, "threads": args.threads, "models": models, "results": rows,
               "note": "each runtime in its own process, one after another; nothing else ran on the machine"}
     RESULTS.mkdir(exist_ok=True)
     write_json(RESULTS / f"{args.name}.json", result)
-    lines = ["| runtime | accuracy | reviews/s end to end | network only | text pipeline | latency p50 / p99 ms "
-             "| peak RSS MiB |", "|---|---|---|---|---|---|---|"]
+    lines = [f"IMDB test, {args.n:,} reviews; {args.threads} threads in one process, or 2 processes × 1 thread.", "",
+             "| model | runtime | accuracy | reviews/s end to end | 2 processes | network only | text pipeline "
+             "| latency p50 / p99 ms | peak RSS MiB |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['runtime']} | {r['accuracy'] * 100:.2f} % | {r['reviews_per_s']:,} | "
-                     f"{_n(r.get('network_reviews_per_s'))} | {_n(r.get('text_pipeline_reviews_per_s'))} | "
-                     f"{r['latency_ms_p50']} / {r['latency_ms_p99']} | {r['peak_rss_mib']} |")
+        lines.append(f"| {r['model']} | {r['runtime']} | {r['accuracy'] * 100:.2f} % | {r['reviews_per_s']:,} | "
+                     f"{r['two_process_reviews_per_s']:,} | {_n(r.get('network_reviews_per_s'))} | "
+                     f"{_n(r.get('text_pipeline_reviews_per_s'))} | {r['latency_ms_p50']} / {r['latency_ms_p99']} | "
+                     f"{r['peak_rss_mib']} |")
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _describe(cfg: dict) -> str:
+    if cfg["architecture"] == "senti.mingru.v1":
+        return f"{'Bi' if cfg['bidirectional'] else ''}minGRU {cfg['hidden_size']}"
+    if cfg["architecture"] == "senti.rnn.v1":
+        return f"{'Bi' if cfg['bidirectional'] else ''}{cfg['cell'].upper()} {cfg['hidden_size']}"
+    return cfg["architecture"]
 
 
 def _n(x: int | None) -> str:

@@ -140,3 +140,31 @@ def test_folded_runtime_agrees_with_pytorch_on_real_reviews(tmp_path):
     np.testing.assert_allclose(fast.predict_proba(texts), reference, atol=1e-5)
     single = np.concatenate([fast.predict_proba([t]) for t in texts[:40]])  # the short-batch scan
     np.testing.assert_allclose(single, reference[:40], atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_onnx_export_matches_pytorch(pooling, bidirectional, tmp_path):
+    from senti.runtime.onnx import OnnxSession
+    from senti.runtime.onnx_graph import to_onnx
+
+    net = _net(pooling=pooling, bidirectional=bidirectional, dense_size=6)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(to_onnx(net).SerializeToString())
+    ids, lengths = _batch([5, 40, 1, 17, 2])
+    with torch.no_grad():
+        ref = torch.softmax(net(ids, lengths), -1).numpy()
+    np.testing.assert_allclose(OnnxSession(path, threads=1)(ids.numpy(), lengths.numpy()), ref, atol=1e-6)
+
+
+def test_exported_mingru_still_loads_folded_unless_onnx_is_asked_for(mingru_run, tmp_path):
+    import shutil
+
+    from senti.runtime.onnx import export_onnx
+
+    run = shutil.copytree(mingru_run.run_dir, tmp_path / "run")
+    export_onnx(run)
+    assert senti.load(run).runtime == "folded"
+    onnx = SentimentModel.load(run, runtime="onnx")
+    texts = synthetic_reviews(30, seed=4)["text"].tolist()
+    np.testing.assert_allclose(onnx.predict_proba(texts), senti.load(run).predict_proba(texts), atol=1e-5)

@@ -54,3 +54,17 @@ def test_a_megabyte_of_one_word_and_only_markup(tiny_run):
     assert Cleaner()("<p><br /></p>") == ""
     proba = tiny_run.model.predict_proba([huge, "<p><br /></p>", "😀😀😀", "!!!???"])
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_the_ascii_tokeniser_is_the_general_one_on_ascii(text):
+    from senti.text.tokenize import _ASCII_TOKEN, _TOKEN
+
+    assert _ASCII_TOKEN.findall(text) == _TOKEN.findall(text)
+
+
+@given(TEXT, CONFIGS)
+@settings(max_examples=150, deadline=None)
+def test_cleaner_tokens_are_the_tokens_of_the_cleaned_text(text, config):
+    cleaner = Cleaner(config)
+    assert cleaner.tokens(text) == tokenize(cleaner(text))

@@ -12,16 +12,20 @@ batch reshape straight into the classifier's (B, 2H) layout.
 
 Short batches (a single review) are dominated by the per-step call overhead of a Python loop; they run a
 log-depth scan over time instead (Hillis & Steele), which does ~log₂ T times the arithmetic in ~4·log₂ T calls.
+The step loop runs on torch tensors (single-threaded gathers and fused ops are faster than NumPy's); the rest
+is NumPy.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from senti.models.mingru import MinGRUClassifier
 
-# Below this many (rows × hidden units), the log-depth scan beats the step loop (measured on IMDB lengths).
-_DOUBLING_BELOW = 2_048
+# Below this many (rows × hidden units), the log-depth scan beats the step loop: 1–3 IMDB reviews at hidden
+# size 128 (one review: 0.7 vs 2.4 ms; four: equal; eight: 3.5 vs 7 ms).
+_DOUBLING_BELOW = 1_024
 
 
 class FoldedSession:
@@ -40,6 +44,7 @@ class FoldedSession:
             self.table[d * V:(d + 1) * V, :H] = a[:, d * H:(d + 1) * H]
             self.table[d * V:(d + 1) * V, H:] = b[:, d * H:(d + 1) * H]
         self.vocab_size = V
+        self._table_t = torch.from_numpy(self.table)
         self.pooling = c.pooling
         head = net.classifier
         self.dense = None
@@ -80,26 +85,28 @@ class FoldedSession:
         return np.stack([ids, backward], axis=1).reshape(2 * ids.shape[0], ids.shape[1])
 
     def _scan_loop(self, rows: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Final states, max and mean over time, each (R, H)."""
+        """Final states, max and mean over time, each (R, H). The step loop runs on torch tensors: its gather
+        and fused multiply-add cost ~65 µs a step for 512 rows here, against ~100 µs for the same in NumPy."""
         R, T = rows.shape
         H = self.hidden
-        steps = np.ascontiguousarray(rows.T)  # (T, R): step t's ids are contiguous
+        steps = torch.from_numpy(np.ascontiguousarray(rows.T))  # (T, R): step t's ids are contiguous
         # Rows still reading at step t: lengths are sorted descending, so it is a prefix of this size.
-        active = self.dirs * np.searchsorted(-lengths, -np.arange(T), side="left")
-        h = np.zeros((R, H), dtype=np.float32)
-        mx = np.full((R, H), -np.inf, dtype=np.float32)
-        total = np.zeros((R, H), dtype=np.float32)
-        buf = np.empty((R, 2 * H), dtype=np.float32)
-        for t in range(T):
-            n = active[t]
-            ab = buf[:n]
-            np.take(self.table, steps[t, :n], axis=0, out=ab)
-            hn = h[:n]
-            np.multiply(hn, ab[:, :H], out=hn)
-            np.add(hn, ab[:, H:], out=hn)
-            np.maximum(mx[:n], hn, out=mx[:n])
-            np.add(total[:n], hn, out=total[:n])
-        return h, mx, total / np.repeat(lengths, self.dirs)[:, None].astype(np.float32)
+        active = (self.dirs * np.searchsorted(-lengths, -np.arange(T), side="left")).tolist()
+        table = self._table_t
+        with torch.inference_mode():
+            h = torch.zeros(R, H)
+            mx = torch.full((R, H), -torch.inf)
+            total = torch.zeros(R, H)
+            buf = torch.empty(R, 2 * H)
+            for t in range(T):
+                n = active[t]
+                ab, hn = buf[:n], h[:n]
+                torch.index_select(table, 0, steps[t, :n], out=ab)
+                torch.addcmul(ab[:, H:], ab[:, :H], hn, out=hn)
+                torch.maximum(mx[:n], hn, out=mx[:n])
+                total[:n].add_(hn)
+        counts = np.repeat(lengths, self.dirs)[:, None].astype(np.float32)
+        return h.numpy(), mx.numpy(), total.numpy() / counts
 
     def _scan_doubling(self, rows: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         H = self.hidden

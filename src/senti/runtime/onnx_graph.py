@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from senti.models.cnn import CNNClassifier
 from senti.models.layers import ClassifierHead
+from senti.models.mingru import MinGRUClassifier
 from senti.models.rnn import RNNClassifier
 
 OPSET = 18
@@ -55,14 +56,16 @@ class _Graph:
 
 
 def to_onnx(net: torch.nn.Module) -> onnx.ModelProto:
-    """The ONNX model of an ``RNNClassifier`` or ``CNNClassifier`` (weights included)."""
+    """The ONNX model of an ``RNNClassifier``, ``CNNClassifier`` or ``MinGRUClassifier`` (weights included)."""
     g = _Graph()
     if isinstance(net, RNNClassifier):
         features = _rnn_features(g, net)
     elif isinstance(net, CNNClassifier):
         features = _cnn_features(g, net)
+    elif isinstance(net, MinGRUClassifier):
+        features = _mingru_features(g, net)
     else:
-        raise TypeError(f"ONNX export covers the neural models (RNN, CNN), not {type(net).__name__}")
+        raise TypeError(f"ONNX export covers the neural models (RNN, CNN, minGRU), not {type(net).__name__}")
     logits = _head(g, net.classifier, features)
     g.nodes.append(helper.make_node("Softmax", [logits], ["probabilities"], axis=1))
     graph = helper.make_graph(
@@ -126,7 +129,7 @@ def _stack_weights(cells: list[torch.nn.Module], cell: str, hidden: int) -> tupl
     return w, r, b
 
 
-def _pool(g: _Graph, x: str, mask: str, pooling: str, net: RNNClassifier) -> str:
+def _pool(g: _Graph, x: str, mask: str, pooling: str, net: RNNClassifier | MinGRUClassifier) -> str:
     """Masked pooling over time of ``x`` (T, B, F) → (B, F') as ``RNNClassifier.pool`` does."""
     axes = g.const(np.array([0], dtype=np.int64))
     if pooling == "attention":
@@ -144,6 +147,49 @@ def _pool(g: _Graph, x: str, mask: str, pooling: str, net: RNNClassifier) -> str
     lowest = g.const(np.array(np.finfo(np.float32).min, dtype=np.float32))
     mx = g.op("ReduceMax", [g.op("Where", [mask, x, lowest]), axes], keepdims=0)
     return mx if pooling == "max" else g.op("Concat", [mx, mean], axis=1)
+
+
+def _mingru_features(g: _Graph, net: MinGRUClassifier) -> str:
+    """The folded minGRU: per-word tables gathered for each direction, an ONNX ``Scan`` over time for the
+    recurrence (padded steps hold the state: decay 1, input 0), then the RNN's masked pooling."""
+    c = net.config
+    H, dirs = c.hidden_size, 2 if c.bidirectional else 1
+    a_table, b_table = (t.float().numpy() for t in net.folded_tables())  # (V, dirs·H)
+    ids_t = g.op("Transpose", ["ids"], perm=[1, 0])  # (T, B)
+    mask = _time_mask(g, "ids", "lengths")  # (T, B, 1)
+    t = g.op("Gather", [g.op("Shape", ["ids"]), g.const(np.array(1, dtype=np.int64))], axis=0)
+    pos = g.op("Unsqueeze", [g.op("Range", [g.const(np.array(0, dtype=np.int64)), t,
+                                            g.const(np.array(1, dtype=np.int64))]),
+                             g.const(np.array([1], dtype=np.int64))])  # (T, 1)
+    lens = g.op("Unsqueeze", ["lengths", g.const(np.array([0], dtype=np.int64))])  # (1, B)
+    rev = g.op("Where", [g.op("Less", [pos, lens]),
+                         g.op("Sub", [g.op("Sub", [lens, g.const(np.array(1, dtype=np.int64))]), pos]),
+                         g.op("Add", [pos, g.op("Mul", [lens, g.const(np.array(0, dtype=np.int64))])])])  # (T, B)
+    streams = [ids_t] if dirs == 1 else [ids_t, g.op("GatherElements", [ids_t, rev], axis=0)]
+    a = [g.op("Gather", [g.const(a_table[:, d * H:(d + 1) * H], "decay"), s]) for d, s in enumerate(streams)]
+    b = [g.op("Gather", [g.const(b_table[:, d * H:(d + 1) * H], "input"), s]) for d, s in enumerate(streams)]
+    a = a[0] if dirs == 1 else g.op("Concat", a, axis=2)  # (T, B, dirs·H)
+    b = b[0] if dirs == 1 else g.op("Concat", b, axis=2)
+    a = g.op("Where", [mask, a, g.const(np.array(1.0, dtype=np.float32))])
+    b = g.op("Where", [mask, b, g.const(np.array(0.0, dtype=np.float32))])
+    first = g.op("Squeeze", [g.op("Gather", [b, g.const(np.array([0], dtype=np.int64))], axis=0),
+                             g.const(np.array([0], dtype=np.int64))])  # (B, dirs·H)
+    h0 = g.op("Mul", [first, g.const(np.array(0.0, dtype=np.float32))])
+    step = helper.make_graph(
+        [helper.make_node("Mul", ["a_t", "h_prev"], ["ah"]), helper.make_node("Add", ["ah", "b_t"], ["h_next"]),
+         helper.make_node("Identity", ["h_next"], ["h_out"])], "mingru_step",
+        inputs=[helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", dirs * H])
+                for n in ("h_prev", "a_t", "b_t")],
+        outputs=[helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", dirs * H]) for n in ("h_next", "h_out")])
+    last, states = g.op_outs("Scan", [h0, a, b], 2, body=step, num_scan_inputs=2)  # (B, dirs·H), (T, B, dirs·H)
+    if c.pooling == "last":  # padded steps held the state: the final one is each direction's last
+        return last
+    if dirs == 2:
+        fwd, bwd = g.op_outs("Split", [states, g.const(np.array([H, H], dtype=np.int64))], 2, axis=2)
+        index = g.op("Expand", [g.op("Unsqueeze", [rev, g.const(np.array([2], dtype=np.int64))]),
+                                g.op("Shape", [bwd])])
+        states = g.op("Concat", [fwd, g.op("GatherElements", [bwd, index], axis=0)], axis=2)
+    return _pool(g, states, mask, c.pooling, net)
 
 
 def _cnn_features(g: _Graph, net: CNNClassifier) -> str:
