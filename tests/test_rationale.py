@@ -15,7 +15,10 @@ from senti.explain.rationale import (
     SpanSettings,
     best_span,
     evaluate_rationales,
+    expected_jaccard_span,
+    extra_spaces,
     jaccard,
+    kaggle_offsets,
     load_selections,
     partition,
     select_span,
@@ -41,10 +44,57 @@ def test_best_span_trades_score_against_length():
     assert best_span(np.array([-0.2, -0.1]), 0.5) == (0, 2)  # no evidence: the whole text
 
 
+def test_expected_jaccard_span_weighs_length_against_dilution():
+    assert expected_jaccard_span(np.array([0.0, 1.0, 0.0, 0.0])) == (1, 2)  # one sentiment word stands alone
+    assert expected_jaccard_span(np.array([0.1, 1.0, 0.9, -0.5])) == (1, 3)  # two sure words, together
+    assert expected_jaccard_span(np.array([0.0, 1.0, 0.1, 0.8, 0.0])) == (1, 4)  # a weak word between two sure
+    # The soft threshold: a word at 0.3 of the top joins with the default steep slope (p = 0.69), not with a
+    # gentle one centred higher (p = 0.31: its dilution of a one-word span costs more than it brings).
+    assert expected_jaccard_span(np.array([1.0, 0.3, 0.0])) == (0, 2)
+    assert expected_jaccard_span(np.array([1.0, 0.3, 0.0]), slope=4.0, midpoint=0.5) == (0, 1)
+    assert expected_jaccard_span(np.array([-0.2, -0.1])) == (0, 2)  # no evidence: the whole text
+    assert expected_jaccard_span(np.array([0.5])) == (0, 1)
+    rng = np.random.default_rng(0)  # the vectorised search is the brute-force argmax of the expected Jaccard
+    for _ in range(50):
+        s = rng.normal(size=int(rng.integers(1, 12)))
+        if s.max() <= 0:
+            continue
+        p = 1 / (1 + np.exp(-4.0 * (s / s.max() - 0.1)))
+
+        def expected(i, j, p=p):
+            return p[i:j].sum() / ((j - i) + p.sum() - p[i:j].sum())
+        spans = [(i, j) for i in range(len(s)) for j in range(i + 1, len(s) + 1)]
+        assert expected(*expected_jaccard_span(s, 4.0, 0.1)) == pytest.approx(max(expected(*ij) for ij in spans))
+
+
+def test_kaggle_offsets_shift_spans_after_extra_spaces():
+    text = " Go the bath!!!  Always relaxing now"
+    a = text.index("relaxing")
+    assert extra_spaces(text, a) == 2 and extra_spaces("a b", 2) == 0 and extra_spaces("  a   b", 6) == 4
+    start, end = kaggle_offsets(text, a, a + len("relaxing"))
+    assert text[start:end] == "s relaxing"  # two extra spaces: starts 2 early, ends 2 - 2 = 0 early
+    assert kaggle_offsets(text, a, a + 8, after=3) == (a, a + 8)  # below the threshold: unchanged
+    one = " Go the bath!!! Always relaxing"
+    b = one.index("relaxing")
+    assert kaggle_offsets(one, b, b + 8) == (b, b + 8)  # one extra space (the leading one): unchanged
+    eight = "   so      sad"  # 3 leading + 5 inner extra spaces: 8 characters early at the start, 6 at the end
+    assert extra_spaces(eight, 11) == 8 and kaggle_offsets(eight, 11, 14) == (3, 8)
+    assert kaggle_offsets("x          sad", 11, 14) == (11, 14)  # a shift onto spaces only is no span
+    settings = SpanSettings(selection="max-subarray", penalty=0.5, shift_after_spaces=2)
+    assert select_span(text, np.array([0, 0, 0, 0, 1.0, 0]), "positive", settings) == "s relaxing"
+    assert select_span(text, np.array([0, 0, 0, 0, 1.0, 0]), "positive",
+                       SpanSettings(selection="max-subarray", penalty=0.5)) == "relaxing"  # off by default
+
+
 def test_select_span_keeps_the_original_text():
     text = "  I  LOVED it,   really!! "
     scores = np.array([0.0, 1.0, 0.1, 0.7])
-    assert select_span(text, scores, "positive", SpanSettings(penalty=0.3, min_words=2)) == "LOVED it,   really!!"
+    kadane = SpanSettings(penalty=0.3, min_words=2, selection="max-subarray")
+    assert select_span(text, scores, "positive", kadane) == "LOVED it,   really!!"
+    assert select_span(text, scores, "positive") == "LOVED it,   really!!"  # expected-jaccard agrees here
+    assert select_span(text, np.array([0.0, 1.0, 0.0, 0.0]), "positive") == "LOVED"
+    with pytest.raises(ValueError, match="selection"):
+        SpanSettings(selection="greedy")
     assert select_span(text, scores, "neutral") == text
     assert select_span("so good", np.array([0.1, 1.0]), "positive") == "so good"  # short: the whole text
     assert top_word(text, scores, "positive") == "LOVED" and top_word(text, scores, "neutral") == text

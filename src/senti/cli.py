@@ -509,7 +509,15 @@ def _print_explanations(model: Any, texts: list[str], method: str, batch_size: i
               help="Word scores: in context (occlusion, integrated gradients) or each word alone.")
 @click.option("--sentiment", default="predicted", show_default=True, type=click.Choice(["predicted", "label"]),
               help="Extract the span for the model's label, or for the given one (the competition's setting).")
-@click.option("--penalty", type=float, help="Price of each word of a span, in shares of the strongest word [0.2].")
+@click.option("--selection", type=click.Choice(["expected-jaccard", "max-subarray"]),
+              help="The run of words with the best expected Jaccard, or Kadane's with --penalty [expected-jaccard].")
+@click.option("--slope", type=float, help="expected-jaccard: p(word) = sigmoid(slope * (score/top - midpoint)) [16].")
+@click.option("--midpoint", type=float, help="expected-jaccard: the share of the top score at p = 0.5 [0.25].")
+@click.option("--penalty", type=float,
+              help="max-subarray: price of each word of a span, in shares of the strongest word [0.2].")
+@click.option("--shift-after-spaces", type=int,
+              help="Mimic Kaggle's selected_text offsets: with N or more extra spaces before a span, start it that "
+                   "many characters early (2 was chosen on dev; 0, the default, is off).")
 @click.option("--min-words", type=int, help="Texts with at most this many words are their own span [2].")
 @click.option("--min-confidence", type=float,
               help="With --sentiment predicted: less sure predictions keep the whole text [0.9].")
