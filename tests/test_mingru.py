@@ -168,3 +168,9 @@ def test_exported_mingru_still_loads_folded_unless_onnx_is_asked_for(mingru_run,
     onnx = SentimentModel.load(run, runtime="onnx")
     texts = synthetic_reviews(30, seed=4)["text"].tolist()
     np.testing.assert_allclose(onnx.predict_proba(texts), senti.load(run).predict_proba(texts), atol=1e-5)
+
+
+def test_folded_runtime_on_two_processes(mingru_run):
+    model = senti.load(mingru_run.run_dir)
+    texts = synthetic_reviews(4_500, seed=12)["text"].tolist()
+    np.testing.assert_allclose(model.predict_proba(texts, n_process=2), model.predict_proba(texts), atol=1e-6)

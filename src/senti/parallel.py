@@ -1,9 +1,10 @@
 """Scoring on several processes. The text pipeline (clean → tokens → ids) is pure Python and holds the GIL,
 so a second core only helps from a second process; each worker runs the whole prediction path on its share.
 
-Workers are forked from the loaded model (nothing is pickled or re-read) and kept for the model's lifetime,
-so a stream of chunks pays the start-up once. Each worker scores with one thread: the cores are shared out
-between processes, not oversubscribed. An ONNX Runtime session is not fork-safe, so a worker opens its own.
+Workers are fresh interpreters (``spawn``) that load the model's bundle themselves with the same runtime:
+forking a process whose ONNX Runtime or OpenMP threads exist left the children deadlocked here. They start in
+a few seconds and are kept for the model's lifetime, so a stream of chunks pays that once. Each worker scores
+with one thread: the cores are shared out between processes, not oversubscribed.
 """
 
 from __future__ import annotations
@@ -35,14 +36,12 @@ def resolve_n_process(n_process: int) -> int:
     return n_process
 
 
-def _init_worker(model: SentimentModel) -> None:
+def _init_worker(source: str, runtime: str) -> None:
     global _worker_model
-    import torch
+    from senti.pipeline import SentimentModel, configure_cpu
 
-    torch.set_num_threads(1)
-    if model.runtime in ("onnx", "onnx-int8"):
-        model.use_runtime(model.runtime, model.source, threads=1)
-    _worker_model = model
+    configure_cpu(1)
+    _worker_model = SentimentModel.load(source, runtime, threads=1)
 
 
 def _score(texts: list[str], batch_size: int | None) -> np.ndarray:
@@ -51,15 +50,15 @@ def _score(texts: list[str], batch_size: int | None) -> np.ndarray:
 
 
 class WorkerPool:
-    """``n`` forked workers that score lists of texts with the parent's model."""
+    """``n`` worker processes that score lists of texts with the model's bundle."""
 
     def __init__(self, model: SentimentModel, n: int):
-        if model.runtime in ("onnx", "onnx-int8") and model.source is None:
-            raise ValueError("scoring an ONNX model on several processes needs it loaded from a bundle")
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        if model.source is None:
+            raise ValueError("scoring on several processes needs a saved model: save it, or load it with senti.load")
+        runtime = model.runtime if model.runtime in ("torch", "onnx", "onnx-int8", "folded") else "auto"
         self.n = n
-        self.executor = ProcessPoolExecutor(n, mp_context=mp.get_context(method), initializer=_init_worker,
-                                            initargs=(model,))
+        self.executor = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                            initargs=(str(model.source), runtime))
         atexit.register(self.close)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None) -> np.ndarray:

@@ -146,10 +146,14 @@ class SentimentModel:
         if isinstance(self.net, EnsembleClassifier):
             # Each member is a complete bundle of its own, with its own checksums (and, later, its own exports).
             writers = {name: m.save for name, m in self.net.members.items()}
-            return save_bundle(path, manifest, [], self.net.state_dict(), members=writers)
+            self.source = save_bundle(path, manifest, [], self.net.state_dict(), members=writers)
+            for name, member in self.net.members.items():  # they were written in a temp folder, now renamed
+                member.source = self.source / "members" / name
+            return self.source
         linear = isinstance(self.net, LinearTextClassifier)
         vocab = self.net.vocabulary_ if linear else self.vocab.itos
-        return save_bundle(path, manifest, vocab, self.net.state_dict())
+        self.source = save_bundle(path, manifest, vocab, self.net.state_dict())
+        return self.source
 
     def use_runtime(self, runtime: str, directory: str | Path, threads: int | None = None) -> None:
         """Score with an exported runtime (``onnx`` or ``onnx-int8``) of this bundle, ``folded`` (a minGRU's
