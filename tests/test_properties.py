@@ -68,3 +68,20 @@ def test_the_ascii_tokeniser_is_the_general_one_on_ascii(text):
 def test_cleaner_tokens_are_the_tokens_of_the_cleaned_text(text, config):
     cleaner = Cleaner(config)
     assert cleaner.tokens(text) == tokenize(cleaner(text))
+
+
+ASCII_TEXT = st.text(alphabet=st.sampled_from("ab Z09'.,!?_-\n\t&<>é’😀"), max_size=80)
+
+
+@given(st.one_of(ASCII_TEXT, st.text(alphabet=st.characters(max_codepoint=127), max_size=120)))
+def test_byte_tokeniser_gives_the_regex_tokens(text):
+    from senti.text.tokenize import ascii_tokens
+
+    if text.isascii():
+        assert [t.decode() for t in ascii_tokens(text)] == tokenize(text)
+
+
+@given(st.one_of(ASCII_TEXT, TEXT), st.integers(1, 30), st.sampled_from(["head", "tail", "both"]))
+def test_encode_text_is_encode_of_the_tokens(text, max_length, truncate):
+    vocab = Vocabulary(["<pad>", "<unk>", "ab", "b", "a'b", "0", "9.9", "!", "?", "é", "z"])
+    assert vocab.encode_text(text, max_length, truncate) == vocab.encode(tokenize(text), max_length, truncate)

@@ -73,7 +73,8 @@ class SentimentModel:
 
     def encode(self, texts: Iterable[str]) -> list[list[int]]:
         vc = self.vocab_config
-        return [self.vocab.encode(self.tokens(t), vc.max_length, vc.truncate) for t in texts]
+        prepare, encode = self.cleaner.for_tokenizer, self.vocab.encode_text
+        return [encode(prepare(t), vc.max_length, vc.truncate) for t in texts]
 
     # -- prediction ---------------------------------------------------------------------------------
     @torch.inference_mode()

@@ -101,10 +101,13 @@ class Cleaner:
         return " ".join(text.split())
 
     def tokens(self, text: str) -> list[str]:
-        """``tokenize(self(text))``, without the whitespace normalisation the tokeniser does not need."""
-        if self._stopwords or self._stem:
-            return tokenize(self(text))
-        return tokenize(self._apply_steps(text))
+        """``tokenize(self(text))``."""
+        return tokenize(self.for_tokenizer(text))
+
+    def for_tokenizer(self, text: str) -> str:
+        """Text whose tokens are those of ``self(text)``: the cleaning steps without the whitespace
+        normalisation, which the tokeniser does not need (12 µs of a review's ~40)."""
+        return self(text) if self._stopwords or self._stem else self._apply_steps(text)
 
     def _apply_steps(self, text: str) -> str:
         if not isinstance(text, str):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from senti.text.tokenize import ascii_tokens, tokenize
+
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
@@ -17,6 +19,7 @@ class Vocabulary:
             raise ValueError("a vocabulary must start with the padding and unknown tokens")
         self.itos = list(tokens)
         self.stoi = {t: i for i, t in enumerate(self.itos)}
+        self._ascii_stoi: dict[bytes, int] | None = None
         if len(self.stoi) != len(self.itos):
             raise ValueError("vocabulary tokens must be unique")
 
@@ -35,6 +38,18 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return len(self.itos)
+
+    def encode_text(self, text: str, max_length: int = 400, truncate: str = "both") -> list[int]:
+        """``encode(tokenize(text))`` for cleaned text, through the byte-level tokeniser when it is ASCII."""
+        if not text.isascii():
+            return self.encode(tokenize(text), max_length, truncate)
+        if self._ascii_stoi is None:  # built on first use: the ASCII tokens, keyed by their bytes
+            self._ascii_stoi = {t.encode(): i for t, i in self.stoi.items() if t.isascii()}
+        get = self._ascii_stoi.get
+        ids = [get(t, UNK_ID) for t in ascii_tokens(text)]
+        if len(ids) > max_length:
+            ids = _truncate(ids, max_length, truncate)
+        return ids or [UNK_ID]
 
     def encode(self, tokens: Sequence[str], max_length: int = 400, truncate: str = "both") -> list[int]:
         """Token ids, cut to ``max_length``; never empty (an empty text becomes one ``<unk>``)."""
