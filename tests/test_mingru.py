@@ -174,3 +174,14 @@ def test_folded_runtime_on_two_processes(mingru_run):
     model = senti.load(mingru_run.run_dir)
     texts = synthetic_reviews(4_500, seed=12)["text"].tolist()
     np.testing.assert_allclose(model.predict_proba(texts, n_process=2), model.predict_proba(texts), atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["occlusion", "integrated-gradients"])
+def test_a_mingru_explains_its_predictions(mingru_run, method):
+    model = senti.load(mingru_run.run_dir)
+    text = "A wonderful, moving film with a dull ending."
+    (e,) = model.explain([text], method=method)
+    assert [w.word for w in e.words] == text.split()
+    assert e.label in model.labels and any(w.score != 0 for w in e.words)
+    assert e.probabilities == pytest.approx(dict(zip(model.labels, model.predict_proba([text])[0].tolist(),
+                                                     strict=True)), abs=1e-5)
