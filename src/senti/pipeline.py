@@ -60,6 +60,8 @@ class SentimentModel:
         self._session: Any = None  # an OnnxSession or FoldedSession when one is in use
         self._pool: Any = None  # a WorkerPool once predict_proba(n_process > 1) has needed one
         self.source: Path | None = None  # the bundle it was loaded from
+        if isinstance(net, MinGRUClassifier):  # exact and faster than PyTorch; tables of the weights as they are now
+            self.use_runtime("folded", "")
         if not _configured_threads:
             configure_cpu()
 
@@ -186,7 +188,7 @@ class SentimentModel:
             model.runtime = "ensemble"
             return model
         if runtime == "auto" and isinstance(model.net, MinGRUClassifier):
-            model.use_runtime("folded", path)  # exact, and faster than any export of it
+            pass  # folded already: exact, and faster than any export of it
         elif runtime == "auto":
             exports = model.metadata.get("exports", {})
             # ONNX Runtime has int8 kernels for LSTM only: for a GRU/RNN/CNN the int8 file merely quantizes the
@@ -199,6 +201,8 @@ class SentimentModel:
                         break
                     except (BundleError, ImportError) as e:
                         logging.getLogger("senti").warning("%s; scoring with PyTorch instead", e)
+        elif runtime == "folded" and model.runtime == "folded":
+            pass
         elif runtime in ("torch", "onnx", "onnx-int8", "folded"):
             if runtime != "torch" and not isinstance(model.net, torch.nn.Module):
                 raise BundleError(f"{path}: a {model.model_config['architecture']} model has no {runtime} export")
