@@ -187,9 +187,9 @@ class SentimentModel:
         if isinstance(model.net, EnsembleClassifier):
             model.runtime = "ensemble"
             return model
-        if runtime == "auto" and isinstance(model.net, MinGRUClassifier):
-            pass  # folded already: exact, and faster than any export of it
-        elif runtime == "auto":
+        if runtime == model.runtime or (runtime == "auto" and model.runtime == "folded"):
+            return model  # a minGRU is folded from the start: exact, and faster than any export of it
+        if runtime == "auto":
             exports = model.metadata.get("exports", {})
             # ONNX Runtime has int8 kernels for LSTM only: for a GRU/RNN/CNN the int8 file merely quantizes the
             # output layer and was no faster than fp32 (default BiGRU, IMDB test: 1,754 vs 1,746 reviews/s).
@@ -201,8 +201,6 @@ class SentimentModel:
                         break
                     except (BundleError, ImportError) as e:
                         logging.getLogger("senti").warning("%s; scoring with PyTorch instead", e)
-        elif runtime == "folded" and model.runtime == "folded":
-            pass
         elif runtime in ("torch", "onnx", "onnx-int8", "folded"):
             if runtime != "torch" and not isinstance(model.net, torch.nn.Module):
                 raise BundleError(f"{path}: a {model.model_config['architecture']} model has no {runtime} export")

@@ -20,3 +20,21 @@ class ClassifierHead(nn.Module):
         if self.dense is not None:
             x = self.dropout(self.dense(x))
         return self.out(x)  # (B, C)
+
+
+def pool_states(h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor, pooling: str, hidden_size: int,
+                bidirectional: bool) -> torch.Tensor:
+    """Masked pooling over time of right-padded states ``h`` (B, T, H·directions), forward half first:
+    ``last`` (each direction's state after reading the whole text), ``max``, ``mean`` or ``maxmean``."""
+    if pooling == "last":
+        last = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, h.shape[2])
+        fwd_last = h.gather(1, last).squeeze(1)[:, :hidden_size]  # forward state after the last real token
+        if not bidirectional:
+            return fwd_last
+        return torch.cat([fwd_last, h[:, 0, hidden_size:]], dim=1)  # backward state after reading to the start
+    m = mask.unsqueeze(2)  # (B, T, 1)
+    mean = (h * m).sum(1) / lengths.clamp(min=1).unsqueeze(1).to(h.dtype)
+    if pooling == "mean":
+        return mean
+    mx = h.masked_fill(~m, torch.finfo(h.dtype).min).max(1).values
+    return mx if pooling == "max" else torch.cat([mx, mean], dim=1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from senti.models.layers import ClassifierHead
+from senti.models.layers import ClassifierHead, pool_states
 from senti.models.rnn import reverse_index
 
 POOLINGS = ("last", "max", "mean", "maxmean")
@@ -121,17 +121,8 @@ class MinGRUClassifier(nn.Module):
         return self.classifier(self.pool(h.transpose(0, 1), mask, lengths))
 
     def pool(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if self.config.pooling == "last":  # each direction's state after reading the whole text
-            H = self.config.hidden_size
-            last = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, h.shape[2])
-            fwd_last = h.gather(1, last).squeeze(1)[:, :H]
-            return torch.cat([fwd_last, h[:, 0, H:]], dim=1) if self.config.bidirectional else fwd_last
-        m = mask.unsqueeze(2)
-        mean = (h * m).sum(1) / lengths.clamp(min=1).unsqueeze(1).to(h.dtype)
-        if self.config.pooling == "mean":
-            return mean
-        mx = h.masked_fill(~m, torch.finfo(h.dtype).min).max(1).values
-        return mx if self.config.pooling == "max" else torch.cat([mx, mean], dim=1)
+        c = self.config
+        return pool_states(h, mask, lengths, c.pooling, c.hidden_size, c.bidirectional)
 
     @torch.no_grad()
     def folded_tables(self) -> tuple[torch.Tensor, torch.Tensor]:

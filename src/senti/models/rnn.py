@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from senti.models.layers import ClassifierHead
+from senti.models.layers import ClassifierHead, pool_states
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 POOLINGS = ("last", "max", "mean", "maxmean", "attention")
@@ -145,20 +145,8 @@ class RNNClassifier(nn.Module):
         return [*groups, top]
 
     def pool(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        p = self.config.pooling
-        m = mask.unsqueeze(2)  # (B, T, 1)
-        if p == "last":
-            H = self.config.hidden_size
-            last = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, h.shape[2])
-            fwd_last = h.gather(1, last).squeeze(1)[:, :H]  # forward state after the last real token
-            if not self.config.bidirectional:
-                return fwd_last
-            return torch.cat([fwd_last, h[:, 0, H:]], dim=1)  # backward state after reading to the start
-        if p == "attention":
-            scores = self.attention(h).masked_fill(~m, float("-inf"))  # (B, T, 1)
+        c = self.config
+        if c.pooling == "attention":
+            scores = self.attention(h).masked_fill(~mask.unsqueeze(2), float("-inf"))  # (B, T, 1)
             return (torch.softmax(scores, dim=1) * h).sum(1)
-        mean = (h * m).sum(1) / lengths.clamp(min=1).unsqueeze(1).to(h.dtype)
-        if p == "mean":
-            return mean
-        mx = h.masked_fill(~m, torch.finfo(h.dtype).min).max(1).values
-        return mx if p == "max" else torch.cat([mx, mean], dim=1)
+        return pool_states(h, mask, lengths, c.pooling, c.hidden_size, c.bidirectional)

@@ -46,18 +46,19 @@ class Vocabulary:
         if self._ascii_stoi is None:  # built on first use: the ASCII tokens, keyed by their bytes
             self._ascii_stoi = {t.encode(): i for t, i in self.stoi.items() if t.isascii()}
         get = self._ascii_stoi.get
-        ids = [get(t, UNK_ID) for t in ascii_tokens(text)]
-        if len(ids) > max_length:
-            ids = _truncate(ids, max_length, truncate)
-        return ids or [UNK_ID]
+        return _cut([get(t, UNK_ID) for t in ascii_tokens(text)], max_length, truncate)
 
     def encode(self, tokens: Sequence[str], max_length: int = 400, truncate: str = "both") -> list[int]:
         """Token ids, cut to ``max_length``; never empty (an empty text becomes one ``<unk>``)."""
         get = self.stoi.get
-        ids = [get(t, UNK_ID) for t in tokens]
-        if len(ids) > max_length:
-            ids = _truncate(ids, max_length, truncate)
-        return ids or [UNK_ID]
+        return _cut([get(t, UNK_ID) for t in tokens], max_length, truncate)
+
+
+def _cut(ids: list[int], max_length: int, truncate: str) -> list[int]:
+    """``ids`` cut to ``max_length``; one ``<unk>`` for an empty text."""
+    if len(ids) > max_length:
+        ids = _truncate(ids, max_length, truncate)
+    return ids or [UNK_ID]
 
 
 def _truncate(ids: list[int], n: int, how: str) -> list[int]:
