@@ -1,31 +1,52 @@
-"""Scoring a minGRU from its per-word tables, in NumPy: the ``folded`` runtime.
+"""Scoring a minGRU from its per-word tables: the ``folded`` runtime.
 
 With dropout off, a minGRU's decay ``a = 1 − σ(W_z e_w)`` and input ``b = σ(W_z e_w) ⊙ W_h e_w`` depend on the
 word id alone (``MinGRUClassifier.folded_tables``), so scoring needs no matrix product per token: each step
-gathers one table row per sequence and updates the state with two element-wise ops. A BiGRU 128 spends
-~200k multiply-adds per token; this spends ~1k floating-point ops.
+reads one table row and updates the state with one multiply-add per unit. A BiGRU 128 spends ~200k
+multiply-adds per token; this spends ~1k floating-point ops.
 
-Sequences are processed like PyTorch's packed sequences: rows sorted by length, longest first, so the rows
-still reading at step t are a prefix and padding is never touched (exact, and no wasted work). The
-forward and backward direction of each text sit side by side (rows 2i and 2i+1), so the pooled states of a
-batch reshape straight into the classifier's (B, 2H) layout.
-
-Short batches (a single review) are dominated by the per-step call overhead of a Python loop; they run a
-log-depth scan over time instead (Hillis & Steele), which does ~log₂ T times the arithmetic in ~4·log₂ T calls.
-The step loop runs on torch tensors (single-threaded gathers and fused ops are faster than NumPy's); the rest
-is NumPy.
+The scan is one compiled loop (Numba) per text and direction that keeps the state, its running maximum and
+its sum in registers/L1 and never materialises a (B, T, H) array; padding is never read. It releases the GIL,
+so the server's batch threads score in parallel while the event loop keeps accepting requests. On IMDB
+reviews it is 30× faster than a PyTorch step loop for a batch of 13 (0.36 vs 11 ms) and 2.5× for 512.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-import torch
 
 from senti.models.mingru import MinGRUClassifier
 
-# Below this many (rows × hidden units), the log-depth scan beats the step loop: 1–3 IMDB reviews at hidden
-# size 128 (one review: 0.7 vs 2.4 ms; four: equal; eight: 3.5 vs 7 ms).
-_DOUBLING_BELOW = 1_024
+
+@numba.njit(nogil=True, cache=True)
+def _pooled_states(table: np.ndarray, ids: np.ndarray, lengths: np.ndarray, vocab_size: int, hidden: int,
+                   dirs: int, last: np.ndarray, mx: np.ndarray, mean: np.ndarray) -> None:  # pragma: no cover
+    """For each text i and direction d: the final state, the maximum and the mean over its ``lengths[i]``
+    steps, written to ``last``/``mx``/``mean`` (B, dirs·H) at columns d·H…(d+1)·H. Table row d·V + w holds
+    direction d's (a | b) for word w. The backward direction reads the text from its last real token."""
+    H = hidden
+    h = np.empty(H, np.float32)
+    m = np.empty(H, np.float32)
+    s = np.empty(H, np.float32)
+    for i in range(ids.shape[0]):
+        n = lengths[i]
+        for d in range(dirs):
+            h[:] = 0.0
+            m[:] = -np.inf
+            s[:] = 0.0
+            for k in range(n):
+                row = table[d * vocab_size + ids[i, k if d == 0 else n - 1 - k]]
+                for j in range(H):
+                    v = row[H + j] + row[j] * h[j]
+                    h[j] = v
+                    m[j] = max(m[j], v)
+                    s[j] += v
+            o = d * H
+            for j in range(H):
+                last[i, o + j] = h[j]
+                mx[i, o + j] = m[j]
+                mean[i, o + j] = s[j] / n
 
 
 class FoldedSession:
@@ -38,13 +59,12 @@ class FoldedSession:
         self.hidden = H = c.hidden_size
         self.dirs = D = 2 if c.bidirectional else 1
         V = a.shape[0]
-        # Row d·V + w holds direction d's (a | b) for word w: one gather per step fetches both.
+        # Row d·V + w holds direction d's (a | b) for word w: one row read per step fetches both.
         self.table = np.empty((D * V, 2 * H), dtype=np.float32)
         for d in range(D):
             self.table[d * V:(d + 1) * V, :H] = a[:, d * H:(d + 1) * H]
             self.table[d * V:(d + 1) * V, H:] = b[:, d * H:(d + 1) * H]
         self.vocab_size = V
-        self._table_t = torch.from_numpy(self.table)
         self.pooling = c.pooling
         head = net.classifier
         self.dense = None
@@ -54,74 +74,23 @@ class FoldedSession:
         self.out = (head.out.weight.detach().float().numpy().T.copy(), head.out.bias.detach().float().numpy().copy())
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids, dtype=np.int64)
-        lengths = np.maximum(np.asarray(lengths, dtype=np.int64), 1)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        lengths = np.asarray(lengths, dtype=np.int64)
         if ids.ndim != 2 or lengths.shape != (ids.shape[0],):
             raise ValueError(f"ids must be (B, T) and lengths (B,), got {ids.shape} and {lengths.shape}")
+        # The compiled loop does not check bounds: everything it indexes is checked here.
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"token ids must lie in [0, {self.vocab_size}), got {ids.min()}…{ids.max()}")
-        B = ids.shape[0]
-        order = np.argsort(-lengths, kind="stable")  # longest first: the active rows are a prefix
-        ids, lengths = ids[order], lengths[order]
-        rows = self._rows(ids, lengths)  # (D·B, T) table rows, directions interleaved
-        if rows.shape[0] * self.hidden < _DOUBLING_BELOW:
-            last, mx, mean = self._scan_doubling(rows, np.repeat(lengths, self.dirs))
-        else:
-            last, mx, mean = self._scan_loop(rows, lengths)
+        if lengths.size and lengths.max() > ids.shape[1]:
+            raise ValueError(f"lengths must be at most the {ids.shape[1]} columns of ids, got {lengths.max()}")
+        if ids.shape[1] == 0:  # an empty text reads the padding row once, as the network does
+            ids = np.zeros((ids.shape[0], 1), dtype=np.int64)
+        lengths = np.maximum(lengths, 1)
+        B, width = ids.shape[0], self.dirs * self.hidden
+        last, mx, mean = (np.empty((B, width), dtype=np.float32) for _ in range(3))
+        _pooled_states(self.table, ids, lengths, self.vocab_size, self.hidden, self.dirs, last, mx, mean)
         feats = {"last": [last], "max": [mx], "mean": [mean], "maxmean": [mx, mean]}[self.pooling]
-        x = np.concatenate([f.reshape(B, self.dirs * self.hidden) for f in feats], axis=1)
-        probs = np.empty((B, self.out[1].shape[0]), dtype=np.float32)
-        probs[order] = self._head(x)
-        return probs
-
-    def _rows(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        T = ids.shape[1]
-        ids = ids[:, :int(lengths.max())] if T else ids
-        if self.dirs == 1:
-            return ids
-        pos = np.arange(ids.shape[1])[None, :]
-        rev = np.where(pos < lengths[:, None], lengths[:, None] - 1 - pos, pos)  # reverse within each length
-        backward = np.take_along_axis(ids, rev, axis=1) + self.vocab_size
-        return np.stack([ids, backward], axis=1).reshape(2 * ids.shape[0], ids.shape[1])
-
-    def _scan_loop(self, rows: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Final states, max and mean over time, each (R, H). The step loop runs on torch tensors: its gather
-        and fused multiply-add cost ~65 µs a step for 512 rows here, against ~100 µs for the same in NumPy."""
-        R, T = rows.shape
-        H = self.hidden
-        steps = torch.from_numpy(np.ascontiguousarray(rows.T))  # (T, R): step t's ids are contiguous
-        # Rows still reading at step t: lengths are sorted descending, so it is a prefix of this size.
-        active = (self.dirs * np.searchsorted(-lengths, -np.arange(T), side="left")).tolist()
-        table = self._table_t
-        with torch.inference_mode():
-            h = torch.zeros(R, H)
-            mx = torch.full((R, H), -torch.inf)
-            total = torch.zeros(R, H)
-            buf = torch.empty(R, 2 * H)
-            for t in range(T):
-                n = active[t]
-                ab, hn = buf[:n], h[:n]
-                torch.index_select(table, 0, steps[t, :n], out=ab)
-                torch.addcmul(ab[:, H:], ab[:, :H], hn, out=hn)
-                torch.maximum(mx[:n], hn, out=mx[:n])
-                total[:n].add_(hn)
-        counts = np.repeat(lengths, self.dirs)[:, None].astype(np.float32)
-        return h.numpy(), mx.numpy(), total.numpy() / counts
-
-    def _scan_doubling(self, rows: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        H = self.hidden
-        ab = self.table[rows]  # (R, T, 2H)
-        a, b = ab[..., :H], ab[..., H:].copy()
-        k, T = 1, rows.shape[1]
-        while k < T:  # after the pass with shift k, b[t] holds the state from the last 2k steps
-            b[:, k:] += a[:, k:] * b[:, :-k]
-            a = np.concatenate([a[:, :k], a[:, k:] * a[:, :-k]], axis=1)
-            k *= 2
-        mask = np.arange(T)[None, :, None] < lengths[:, None, None]
-        mx = np.where(mask, b, -np.inf).max(axis=1)
-        mean = np.where(mask, b, 0).sum(axis=1) / lengths[:, None]
-        last = b[np.arange(len(lengths)), lengths - 1]
-        return last, mx.astype(np.float32), mean.astype(np.float32)
+        return self._head(np.concatenate(feats, axis=1))
 
     def _head(self, x: np.ndarray) -> np.ndarray:
         if self.dense is not None:
