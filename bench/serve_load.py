@@ -59,10 +59,14 @@ end
 
 
 def rss_mib(pid: int) -> float:
+    """Resident memory of the process and its children (uvicorn's worker processes with --workers > 1)."""
+    total = float("nan")
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+            total = int(line.split()[1]) / 1024
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        total += rss_mib(int(child))
+    return total
 
 
 def sample_memory(pid: int, every: float, stop: threading.Event, out: list[tuple[float, float]]) -> None:
@@ -80,6 +84,7 @@ def main() -> None:
     ap.add_argument("--export", choices=["none", "fp32", "int8"], default="int8",
                     help="Export the (copied) model to ONNX first, so runtime auto picks it.")
     ap.add_argument("--threads", type=int, default=1, help="Server's network threads (senti serve --threads).")
+    ap.add_argument("--workers", type=int, default=1, help="Server processes (senti serve --workers).")
     ap.add_argument("--batch-workers", type=int, default=2, help="senti serve --batch-workers.")
     ap.add_argument("--sample-every", type=float, default=5.0)
     ap.add_argument("--name", default="serve_load")
@@ -100,9 +105,12 @@ def main() -> None:
         script = tmp / "post.lua"
         script.write_text(LUA % {"bodies": bodies})
         with running_server(run, tmp / "serve.log", "--threads", str(args.threads), "--runtime", args.runtime,
-                            "--batch-workers", str(args.batch_workers), timeout=120) as (base, proc):
+                            "--batch-workers", str(args.batch_workers), "--workers", str(args.workers),
+                            timeout=120) as (base, proc):
             model_info = json.loads(subprocess.run(["curl", "-s", f"{base}/v1/model"], capture_output=True,
                                                    text=True).stdout)
+            if args.workers > 1:  # /readyz answered from one worker; give the others time to load the model
+                time.sleep(10)
             rss_before = rss_mib(proc.pid)
             memory: list[tuple[float, float]] = []
             stop = threading.Event()
@@ -125,7 +133,7 @@ def main() -> None:
         "setup": {"connections": args.connections, "duration_s": args.duration, "client": "wrk -t1 (C), 127.0.0.1",
                   "request": "POST /v1/predict with one IMDB test review (1,000 rotating)",
                   "server": f"senti serve --threads {args.threads} --batch-workers {args.batch_workers} "
-                            f"--runtime {args.runtime} (1 process)",
+                            f"--runtime {args.runtime} --workers {args.workers}",
                   "model": {k: model_info.get(k) for k in ("architecture", "runtime", "config")}},
         "requests_per_s": round(w["requests"] / w["duration_s"], 1),
         "latency_ms": {k[:-3]: round(w[k], 2) for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms",
