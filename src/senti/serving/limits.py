@@ -1,6 +1,7 @@
 """Request body size limit as plain ASGI middleware: 413 before the body is parsed.
 
-A declared ``Content-Length`` over the limit is refused before a byte is read; a chunked body is counted
+A declared ``Content-Length`` over the limit is refused before a byte is read (the HTTP parser delivers
+exactly that many bytes, so a declared length within the limit needs no counting); a chunked body is counted
 as it arrives and refused as soon as it passes the limit, so a huge upload never sits in memory.
 """
 
@@ -41,6 +42,9 @@ class BodySizeLimit:
             if too_big:
                 await _reply(send, 413, f"request body of {int(declared):,} bytes is over the limit of {limit:,}")
                 return
+            # The HTTP parser delivers exactly Content-Length bytes: nothing to count (and no wrapper per message).
+            await self.app(scope, receive, send)
+            return
 
         received = 0
         started = False
