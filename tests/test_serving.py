@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import subprocess
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -210,3 +211,27 @@ def test_slow_clients_do_not_block_others(api):
         for s in stalled:
             s.close()
     assert api.get("/healthz").status_code == 200
+
+
+def test_several_processes_share_the_port_and_stop_together(tiny_run, model, tmp_path):
+    texts = synthetic_reviews(48, seed=12)["text"].tolist()
+    with running_server(tiny_run.run_dir, tmp_path / "serve.log", "--workers", "2") as (base, proc):
+        children = [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 2  # one listening socket each (SO_REUSEPORT); the rest: multiprocessing's tracker
+
+        async def fire() -> list[dict]:
+            # A process listens only once its model has answered the warm-up: no request reaches a loading one.
+            async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+                rs = await asyncio.gather(*(c.post("/v1/predict", json={"texts": [t]}) for t in texts))
+            assert all(r.status_code == 200 for r in rs)
+            return [r.json()["predictions"][0] for r in rs]
+
+        preds = asyncio.run(fire())
+        proba = model.predict_proba(texts)
+        for p, row in zip(preds, proba, strict=True):
+            np.testing.assert_allclose(list(p["probabilities"].values()), row, atol=1e-5)
+    assert proc.returncode is not None
+    for child in children:  # SIGTERM to the parent stops every process
+        status = Path(f"/proc/{child}/status")
+        assert not status.exists() or "zombie" in status.read_text()

@@ -485,8 +485,13 @@ def serve(run_dir: str, host: str, port: int, workers: int, threads: int, batch_
     })
     _setup_logging(quiet=False)
     click.echo(f"senti: serving {run_dir} on http://{host}:{port}/ (API docs at /docs)", err=True)
-    uvicorn.run("senti.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+    options = {"access_log": access_log, "log_level": "info", "timeout_graceful_shutdown": 5}
+    from senti.serving.workers import APP, reuse_port_supported, serve_processes
+
+    if workers > 1 and reuse_port_supported():
+        serve_processes(workers, host, port, **options)  # a listening socket per process: connections spread evenly
+    else:
+        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, **options)
 
 
 def _print_explanations(model: Any, texts: list[str], method: str, batch_size: int, as_json: bool) -> None:
