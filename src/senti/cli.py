@@ -451,7 +451,8 @@ def export(run_dir: str, fmt: str, quantize: str | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
               help="Server processes. On 2 cores: 2 for a minGRU (its per-request work is Python, one core per "
-                   "process: 6,985 vs 3,523 requests/s), 1 for a BiGRU (its network wants both cores).")
+                   "process: 6,277 vs 3,523 requests/s), 1 for a BiGRU (its network wants both cores). Each process "
+                   "listens on its own SO_REUSEPORT socket, so connections spread evenly.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1),
               help="Threads per process for the network; keep one core for the HTTP event loop.")
 @click.option("--batch-workers", default=2, show_default=True, type=click.IntRange(1),
