@@ -232,6 +232,6 @@ def test_several_processes_share_the_port_and_stop_together(tiny_run, model, tmp
         for p, row in zip(preds, proba, strict=True):
             np.testing.assert_allclose(list(p["probabilities"].values()), row, atol=1e-5)
     assert proc.returncode is not None
-    for child in children:  # SIGTERM to the parent stops every process
+    for child in workers:  # SIGTERM to the parent stops (and reaps) every worker before it exits
         status = Path(f"/proc/{child}/status")
         assert not status.exists() or "zombie" in status.read_text()
