@@ -101,21 +101,26 @@ def test_wrong_method_and_unknown_route(api):
     assert api.get("/v1/nothing-here").status_code == 404
 
 
-def _check_concurrent_requests(client: httpx.Client, model) -> None:
-    texts = synthetic_reviews(96, seed=11)["text"].tolist()
-    before = client.get("/readyz").json()
+def _answer_concurrently(base: str, model, texts: list[str]) -> None:
+    """One request per text, all at once; each answer must belong to its own request, whatever batch (or
+    process) scored it."""
 
     async def fire() -> list[dict]:
-        async with httpx.AsyncClient(base_url=str(client.base_url), timeout=30) as c:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
             rs = await asyncio.gather(*(c.post("/v1/predict", json={"texts": [t]}) for t in texts))
         assert all(r.status_code == 200 for r in rs)
         return [r.json()["predictions"][0] for r in rs]
 
     preds = asyncio.run(fire())
-    # Each answer belongs to its own request, whatever batch it was scored in.
     proba = model.predict_proba(texts)
     for p, row in zip(preds, proba, strict=True):
         np.testing.assert_allclose(list(p["probabilities"].values()), row, atol=1e-5)
+
+
+def _check_concurrent_requests(client: httpx.Client, model) -> None:
+    texts = synthetic_reviews(96, seed=11)["text"].tolist()
+    before = client.get("/readyz").json()
+    _answer_concurrently(str(client.base_url), model, texts)
     after = client.get("/readyz").json()
     assert after["texts"] - before["texts"] == len(texts)
     assert after["batches"] - before["batches"] < len(texts)  # some requests shared a model call
@@ -220,17 +225,8 @@ def test_several_processes_share_the_port_and_stop_together(tiny_run, model, tmp
         workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(workers) == 2  # one listening socket each (SO_REUSEPORT); the rest: multiprocessing's tracker
 
-        async def fire() -> list[dict]:
-            # A process listens only once its model has answered the warm-up: no request reaches a loading one.
-            async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-                rs = await asyncio.gather(*(c.post("/v1/predict", json={"texts": [t]}) for t in texts))
-            assert all(r.status_code == 200 for r in rs)
-            return [r.json()["predictions"][0] for r in rs]
-
-        preds = asyncio.run(fire())
-        proba = model.predict_proba(texts)
-        for p, row in zip(preds, proba, strict=True):
-            np.testing.assert_allclose(list(p["probabilities"].values()), row, atol=1e-5)
+        # A process listens only once its model has answered the warm-up: no request reaches a loading one.
+        _answer_concurrently(base, model, texts)
     assert proc.returncode is not None
     for child in workers:  # SIGTERM to the parent stops (and reaps) every worker before it exits
         status = Path(f"/proc/{child}/status")

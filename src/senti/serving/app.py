@@ -129,6 +129,7 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
     app = FastAPIOffline(title="senti", version=__version__, lifespan=lifespan,
                          description="Sentiment of reviews and social posts: labels, probabilities and the words "
                                      "behind them.")
+
     async def predict_json(texts: list[str]) -> bytes:
         return predictions_json((await batcher.predict_proba_async(texts)).tolist(), labels)
 

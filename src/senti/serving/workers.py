@@ -8,15 +8,12 @@ connections over them by a hash of the addresses — what gunicorn's ``--reuse-p
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import multiprocessing.connection
 import signal
 import socket
 import sys
 from typing import Any
-
-log = logging.getLogger("senti.serving")
 
 APP = "senti.serving.app:app_from_env"
 
