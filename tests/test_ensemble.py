@@ -2,6 +2,7 @@
 one bundle with the members as sub-bundles; trained on synthetic reviews in a couple of seconds."""
 
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -15,7 +16,7 @@ from senti.models.registry import PRESETS
 from senti.training import trainer as trainer_mod
 from senti.training.run import _member_config, nest, resolve_config
 
-from .conftest import NEG, POS, interrupt_at_step, synthetic_reviews
+from .conftest import DATA_DIR, NEG, POS, interrupt_at_step, needs_data, synthetic_reviews
 
 TEXTS = ["a wonderful and brilliant film", "boring, the worst plot", "the movie was really fun", "dull and bad"]
 
@@ -185,3 +186,18 @@ def test_senti_stack_refuses_runs_with_different_validation_splits(ensemble, dat
                                     "--output", str(tmp_path / "stack")])
     assert out.exit_code == 1 and "same data and validation split" in out.output
     assert not (tmp_path / "stack" / "model").exists()
+
+
+@needs_data
+def test_a_random_split_of_reviews_grouped_by_movie_warns_that_the_stacker_is_misled(tmp_path, caplog):
+    config = tmp_path / "linear.toml"
+    config.write_text('preset = "rnn+nbsvm"\n[model]\nmembers = ["nbsvm", "tfidf-logreg"]\n')
+    common = {"dataset": "imdb", "data_dir": str(DATA_DIR), "config": str(config), "max_train_samples": 600,
+              "max_test_samples": 100, "progress": False, "report": False}
+    with caplog.at_level(logging.WARNING, logger="senti"):
+        senti.train(tmp_path / "random", **common)
+    assert "--group-column group keeps each item on one side" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="senti"):
+        run = senti.train(tmp_path / "grouped", group_column="group", **common)
+    assert "--group-column" not in caplog.text and run.metrics["n"] == 100

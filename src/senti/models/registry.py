@@ -70,6 +70,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The run's training settings pass to the members, so they are the neural member's own (default's).
     "rnn+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "nbsvm3"]},
                   "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
+    # Two networks that read differently (a recurrence, n-gram filters) and the n-gram model: the best IMDB stack
+    # with word2vec vectors (bench/results/pretrain_imdb.md); --embeddings goes to both networks.
+    "rnn+cnn+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "conv1d", "nbsvm3"]},
+                      "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
 }
 
 

@@ -485,6 +485,7 @@ def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress
     from sklearn.model_selection import cross_val_predict
 
 
+    _warn_if_items_span_the_split(cfg)
     cfg.model = full_model_config({**cfg.model, "num_classes": len(labels)})
     if run_dir is not None and not resume:
         write_json(run_dir / "config.json", cfg.to_dict())
@@ -530,6 +531,17 @@ def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress
                            {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
                                          "members": member_metrics, "member_weights": weights}})
     return _finish(model, state, cfg, run_dir, test_df, t0, report)
+
+
+def _warn_if_items_span_the_split(cfg: RunConfig) -> None:
+    """The stacker learns how far to trust each member from the validation split. When a dataset's texts come
+    in groups (IMDB: up to 30 reviews per movie) and the split is random, a member that memorises the items
+    looks better there than it is on unseen ones, and the stacker over-trusts it."""
+    d = cfg.data
+    if d.dataset and get_spec(d.dataset).group and not d.group_column and not d.valid:
+        log.warning("ensemble: %s groups its texts (by %s) and this validation split is random, so it shares items "
+                    "with training and the stacker over-trusts members that memorise them; --group-column group "
+                    "keeps each item on one side, as the test split does", d.dataset, get_spec(d.dataset).group)
 
 
 def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = False, progress: bool = True,
