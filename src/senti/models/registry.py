@@ -74,7 +74,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # with word2vec vectors (bench/results/pretrain_imdb.md); --embeddings goes to both networks.
     "rnn+cnn+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["default", "conv1d", "nbsvm3"]},
                       "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
-    # The quick stack: the minGRU trains in a third of the BiGRU's time and adds as much to NB-SVM's n-grams.
+    # The quick stack: the minGRU trains in a third of the BiGRU's time; on IMDB the stack scores 91.62 % in 3.7
+    # minutes against rnn+nbsvm's 91.69 % in 10 (bench/results/pretrain_imdb.md).
     "mingru+nbsvm": {"model": {"architecture": _ENSEMBLE, "members": ["mingru", "nbsvm3"]},
                      "train": {"epochs": 3, "lr": 2e-3, "batch_size": 64}},
 }
