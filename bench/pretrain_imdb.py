@@ -206,7 +206,7 @@ def write(result: dict) -> None:
     write_json(ROOT / "bench" / "results" / "pretrain_imdb.json", result)
     info = result["machine"]
     lines = [f"# Pretraining on unlabelled IMDB reviews\n\n{info['cpu']}, {info['cores']} cores, {info['date']}, "
-             f"commit {info['git_commit']}; nothing else running.\n",
+             f"commit {info['git_commit']}; {result['other_load']}.\n",
              "Validation (10 % of train, the stacker's fitting set) keeps each movie's reviews on one side "
              "(`--group-column group`), as the test split does.\n", "## IMDB test (25k)\n",
              "| model | accuracy | macro-F1 | training min (incl. pretraining) | note |", "|---|---|---|---|---|"]

@@ -484,7 +484,6 @@ def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress
     from sklearn.metrics import f1_score, log_loss
     from sklearn.model_selection import cross_val_predict
 
-
     _warn_if_items_span_the_split(cfg)
     cfg.model = full_model_config({**cfg.model, "num_classes": len(labels)})
     if run_dir is not None and not resume:
