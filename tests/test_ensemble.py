@@ -201,3 +201,35 @@ def test_a_random_split_of_reviews_grouped_by_movie_warns_that_the_stacker_is_mi
     with caplog.at_level(logging.WARNING, logger="senti"):
         run = senti.train(tmp_path / "grouped", group_column="group", **common)
     assert "--group-column" not in caplog.text and run.metrics["n"] == 100
+
+
+def test_the_bundle_holds_the_ngram_member_refitted_on_train_and_validation(ensemble):
+    run_dir = ensemble.run_dir
+    manifest = json.loads((run_dir / "model" / "senti-model.json").read_text())
+    assert manifest["model"]["refit"] == "linear"
+    refitted = manifest["training"]["refitted"]
+    assert set(refitted) == {"nbsvm3"} and refitted["nbsvm3"]["texts"] == 400  # 360 train + 40 validation
+    as_trained = senti.load(run_dir / "members" / "nbsvm3")  # the member run: what the stacker was fitted on
+    in_bundle = senti.load(run_dir)
+    member = in_bundle.net.members["nbsvm3"]
+    assert member.metadata["refit"] == {"texts": 400, "of": "train + validation"}
+    assert len(member.net.vocabulary_) > len(as_trained.net.vocabulary_)  # n-grams seen only in validation
+    # The stack scores with the refitted member; the network member is the one the run trained.
+    features = in_bundle.net.features(TEXTS)
+    np.testing.assert_allclose(features[:, 2:4], np.log(np.clip(member.predict_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
+    assert not np.allclose(features[:, 2:4], np.log(np.clip(as_trained.predict_proba(TEXTS), 1e-6, 1)))
+    np.testing.assert_allclose(features[:, 0:2], np.log(np.clip(
+        senti.load(run_dir / "members" / "default").predict_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
+
+
+def test_refit_none_keeps_the_members_as_the_stacker_saw_them(ensemble, tmp_path):
+    members = ensemble.run_dir / "members"
+    out = CliRunner().invoke(main, ["stack", str(members / "default"), str(members / "nbsvm3"), "--refit", "none",
+                                    "--output", str(tmp_path / "stack"), "--no-report", "-q"])
+    assert out.exit_code == 0, out.output
+    stacked = senti.load(tmp_path / "stack")
+    assert stacked.metadata["training"]["refitted"] == {}
+    np.testing.assert_array_equal(stacked.net.members["nbsvm3"].predict_proba(TEXTS),
+                                  senti.load(members / "nbsvm3").predict_proba(TEXTS))
+    with pytest.raises(ValueError, match="refit must be one of"):
+        senti.train(tmp_path / "bad", train=ensemble.config.data.train, model="rnn+nbsvm", refit="all")

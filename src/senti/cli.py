@@ -16,6 +16,7 @@ import click
 from senti import __version__
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+REFIT = ("linear", "none")  # senti.models.ensemble.REFIT, not imported: the CLI starts without torch
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -142,6 +143,8 @@ def training_options(f: Any) -> Any:
         click.option("--bidirectional/--unidirectional", default=None),
         click.option("--pooling", type=click.Choice(["last", "max", "mean", "maxmean", "attention"])),
         click.option("--dropout", type=float),
+        click.option("--refit", type=click.Choice(REFIT), help="Stacking presets: once the stacker is fitted, "
+                     "train the n-gram members again on train + validation [linear]."),
         click.option("--max-train-samples", type=int, help="Train on a stratified sample of this size."),
         click.option("--max-test-samples", type=int, help="Evaluate on a stratified sample of this size."),
         click.option("--tensorboard", is_flag=True, default=None, help="Also log to RUN_DIR/tensorboard."),
@@ -267,16 +270,20 @@ def pretrain(datasets: tuple[str, ...], files: tuple[str, ...], text_column: str
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("--refit", type=click.Choice(REFIT), default="linear", show_default=True,
+              help="Once the stacker is fitted, train the n-gram members again on train + validation (the runs "
+              "themselves are left as they are).")
 @click.option("--report/--no-report", default=True, help="Write report.html and its figures [on].")
 @click.option("--quiet", "-q", is_flag=True, help="No logs.")
-def stack_runs(run_dirs: tuple[str, ...], output: str, overwrite: bool, report: bool, quiet: bool) -> None:
+def stack_runs(run_dirs: tuple[str, ...], output: str, overwrite: bool, refit: str, report: bool,
+               quiet: bool) -> None:
     """Stack finished runs (e.g. an RNN and nbsvm3) into one model: a logistic regression on their
     probabilities, fitted on the validation split they share; evaluated on their test set."""
     from senti.evaluation.metrics import format_metrics
     from senti.training.run import stack
 
     _setup_logging(quiet)
-    run = stack(list(run_dirs), output, overwrite=overwrite, progress=not quiet, report=report)
+    run = stack(list(run_dirs), output, overwrite=overwrite, refit=refit, progress=not quiet, report=report)
     if run.metrics:
         click.echo(format_metrics(run.metrics))
     click.echo(f"\nrun directory: {run.run_dir}", err=True)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 EPS = 1e-6
+REFIT = ("linear", "none")
 
 
 class Member(Protocol):
@@ -29,8 +30,17 @@ class Member(Protocol):
 class EnsembleConfig:
     members: list[str] = field(default_factory=lambda: ["default", "nbsvm3"])
     C: float = 1.0  # inverse regularisation of the stacker
+    # Once the stacker is fitted, members of these kinds train again on train + validation for the bundle:
+    # "linear" (the n-gram models, seconds) or "none". The stacker keeps the weights it learned from the
+    # members trained without validation, as scikit-learn's StackingClassifier does with its refitted estimators.
+    refit: str = "linear"
     num_classes: int = 2
     vocab_size: int = 0  # an ensemble has no vocabulary of its own; kept for the common manifest
+
+
+    def __post_init__(self) -> None:
+        if self.refit not in REFIT:
+            raise ValueError(f"refit must be one of {REFIT}, got {self.refit!r}")
 
 
 class EnsembleClassifier:

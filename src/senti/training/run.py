@@ -320,7 +320,8 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
                                 f"(training labels: {labels})")
 
     if is_ensemble(cfg.model):
-        return _train_ensemble(cfg, run_dir, resume, progress, frames, labels, valid_df, test_df, t0, report)
+        return _train_ensemble(cfg, run_dir, resume, progress, frames, labels, train_df, valid_df, test_df, t0,
+                               report)
     cleaner = Cleaner(cfg.clean)
     train_tokens = [tokenize(cleaner(t)) for t in train_df["text"]]
     index = {lab: i for i, lab in enumerate(labels)}
@@ -476,10 +477,11 @@ def _train_linear(cfg: RunConfig, run_dir: Path | None, labels: list[str], train
 
 
 def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
-                    frames: dict[str, pd.DataFrame] | None, labels: list[str], valid_df: pd.DataFrame,
-                    test_df: pd.DataFrame | None, t0: float, report: bool) -> Run:
+                    frames: dict[str, pd.DataFrame] | None, labels: list[str], train_df: pd.DataFrame,
+                    valid_df: pd.DataFrame, test_df: pd.DataFrame | None, t0: float, report: bool) -> Run:
     """Train each member as a run of its own (same data, split and seed) under RUN_DIR/members/NAME, then
-    fit the stacker on the validation split, which no member trained on."""
+    fit the stacker on the validation split, which no member trained on; then refit the n-gram members on
+    train + validation (``refit``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score, log_loss
     from sklearn.model_selection import cross_val_predict
@@ -526,10 +528,49 @@ def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress
     weights = net.member_weights()
     log.info("ensemble: stacker fitted on %d validation texts, cross-validated accuracy %.4f; member weights %s",
              len(valid_y), row["val_accuracy"], {k: round(v, 2) for k, v in weights.items()})
+    refitted = _refit_members(net, pd.concat([train_df, valid_df], ignore_index=True), test_df)
+    state.elapsed = time.perf_counter() - t0
     model = SentimentModel(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
                            {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
-                                         "members": member_metrics, "member_weights": weights}})
+                                         "members": member_metrics, "member_weights": weights,
+                                         "refitted": refitted}})
     return _finish(model, state, cfg, run_dir, test_df, t0, report)
+
+
+def _refit_members(net: Any, data: pd.DataFrame, test_df: pd.DataFrame | None) -> dict[str, Any]:
+    """Train the n-gram members again on ``data`` (train + validation) once the stacker is fitted; the bundle
+    keeps these, RUN_DIR/members/NAME keeps the member as the stacker saw it.
+
+    Why: the validation split is 10 % more labelled text, and an n-gram model learns from every rare phrase it
+    sees (NB-SVM uni+bi+trigrams on IMDB test: 91.57 % from 22.5k reviews, 91.71 % from 25k; the stack of it
+    with a BiGRU and a CNN on word2vec: 92.44 → 92.55 %). The stacker's weights stay those learned from the
+    members trained without validation, which are slightly weaker on unseen text than the refitted ones: the
+    stack then trusts the n-gram model a little less than it could, never more. Networks are not refitted: a
+    second training is another draw (the same BiGRU retrained on 25k for its best epoch scored 90.52 % against
+    the first's 91.34 %), whose epoch count validation could no longer check.
+    """
+    if net.config.refit == "none":
+        return {}
+    done = {}
+    for name, member in net.members.items():
+        if is_neural(member.model_config):
+            continue
+        t = time.perf_counter()
+        index = {lab: i for i, lab in enumerate(member.labels)}
+        fresh = build_model(member.model_config)
+        fresh.fit([member.tokens(text) for text in data["text"]], data["label"].map(index).to_numpy())
+        refitted = SentimentModel(fresh, None, member.labels, member.clean_config, member.vocab_config,
+                                  {**member.model_config, "vocab_size": fresh.config.vocab_size},
+                                  {**member.metadata, "refit": {"texts": len(data), "of": "train + validation"}})
+        done[name] = {"texts": len(data), "seconds": round(time.perf_counter() - t, 1)}
+        if test_df is not None:
+            m = refitted.evaluate(test_df["text"].tolist(), test_df["label"].tolist())
+            refitted.metadata["metrics"] = {k: m[k] for k in ("accuracy", "macro_f1", "n")}
+            done[name]["test_accuracy"] = m["accuracy"]
+        net.members[name] = refitted
+        log.info("ensemble: member %s refitted on %d texts (train + validation) in %.1fs%s", name, len(data),
+                 done[name]["seconds"], f", test accuracy {m['accuracy']:.4f}" if test_df is not None else "")
+    return done
 
 
 def _warn_if_items_span_the_split(cfg: RunConfig) -> None:
@@ -543,11 +584,12 @@ def _warn_if_items_span_the_split(cfg: RunConfig) -> None:
                     "keeps each item on one side, as the test split does", d.dataset, get_spec(d.dataset).group)
 
 
-def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = False, progress: bool = True,
-          report: bool = True) -> Run:
+def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = False, refit: str = "linear",
+          progress: bool = True, report: bool = True) -> Run:
     """Stack finished runs (any model types) into one ensemble: a logistic regression on their
     log-probabilities, fitted on the validation split they share. The runs must have read the same data with
-    the same split; they are copied into OUTPUT/members/ and the ensemble bundle holds them all."""
+    the same split; they are copied into OUTPUT/members/ and the ensemble bundle holds them all (with the
+    n-gram members trained again on train + validation unless ``refit="none"``)."""
     runs = [Path(r) for r in run_dirs]
     if len(runs) < 2:
         raise ValueError("stacking needs at least two runs")
@@ -572,7 +614,7 @@ def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = F
     cfg = configs[0]
     cfg.data.split_seed = split_of(cfg)["split_seed"]
     cfg.preset = "stack"
-    cfg.model = {"architecture": "senti.ensemble.v1", "members": names}
+    cfg.model = {"architecture": "senti.ensemble.v1", "members": names, "refit": refit}
     out = Path(output)
     _prepare_run_dir(out, overwrite)
     for r in runs:
@@ -634,7 +676,7 @@ SECTION_OF = {
                             "lr_decay", "gradual_unfreeze")},
     **{k: "model" for k in ("cell", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling",
                             "dense_size", "dropout", "embedding_dropout", "kernel_sizes", "num_filters",
-                            "architecture")},
+                            "architecture", "refit")},
 }
 
 
