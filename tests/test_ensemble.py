@@ -6,6 +6,7 @@ import logging
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -203,7 +204,7 @@ def test_a_random_split_of_reviews_grouped_by_movie_warns_that_the_stacker_is_mi
     assert "--group-column" not in caplog.text and run.metrics["n"] == 100
 
 
-def test_the_bundle_holds_the_ngram_member_refitted_on_train_and_validation(ensemble):
+def test_the_bundle_holds_the_ngram_member_refitted_on_train_and_validation(ensemble, data):
     run_dir = ensemble.run_dir
     manifest = json.loads((run_dir / "model" / "senti-model.json").read_text())
     assert manifest["model"]["refit"] == "linear"
@@ -214,6 +215,9 @@ def test_the_bundle_holds_the_ngram_member_refitted_on_train_and_validation(ense
     member = in_bundle.net.members["nbsvm3"]
     assert member.metadata["refit"] == {"texts": 400, "of": "train + validation"}
     assert len(member.net.vocabulary_) > len(as_trained.net.vocabulary_)  # n-grams seen only in validation
+    test = pd.read_csv(data / "test.csv")  # its recorded test accuracy is its own, from the stack's scoring pass
+    assert refitted["nbsvm3"]["test_accuracy"] == member.score(test["text"].tolist(), test["label"].tolist())
+    assert member.metadata["metrics"]["accuracy"] == refitted["nbsvm3"]["test_accuracy"]
     # The stack scores with the refitted member; the network member is the one the run trained.
     features = in_bundle.net.features(TEXTS)
     np.testing.assert_allclose(features[:, 2:4], np.log(np.clip(member.predict_proba(TEXTS), 1e-6, 1)), rtol=1e-5)

@@ -37,7 +37,6 @@ class EnsembleConfig:
     num_classes: int = 2
     vocab_size: int = 0  # an ensemble has no vocabulary of its own; kept for the common manifest
 
-
     def __post_init__(self) -> None:
         if self.refit not in REFIT:
             raise ValueError(f"refit must be one of {REFIT}, got {self.refit!r}")
@@ -77,7 +76,11 @@ class EnsembleClassifier:
         return {m: float(np.linalg.norm(self.coef_[:, i * k:(i + 1) * k])) for i, m in enumerate(self.config.members)}
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        scores = self.features(texts, batch_size) @ self.coef_.T + self.intercept_
+        return self.combine(self.features(texts, batch_size))
+
+    def combine(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities from the members' log-probabilities (:meth:`features`)."""
+        scores = features @ self.coef_.T + self.intercept_
         if scores.shape[1] == 1:
             p1 = 1 / (1 + np.exp(-scores[:, 0]))
             return np.column_stack([1 - p1, p1]).astype(np.float32)

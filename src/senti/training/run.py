@@ -417,15 +417,17 @@ def _read_embeddings(cfg: RunConfig, vocab: Vocabulary, train_tokens: list[list[
 
 
 def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: Path | None,
-            test_df: pd.DataFrame | None, t0: float, report: bool = True) -> Run:
-    """Test metrics (once, at the end), history, metrics.json and the bundle."""
+            test_df: pd.DataFrame | None, t0: float, report: bool = True,
+            scored: tuple[np.ndarray, float] | None = None) -> Run:
+    """Test metrics (once, at the end), history, metrics.json and the bundle. ``scored``: the test
+    probabilities and the seconds they took, when the caller already has them."""
     metrics, errors = None, []
     if test_df is not None:
         t_eval = time.perf_counter()
         texts, truth = test_df["text"].tolist(), test_df["label"].tolist()
-        proba = model.predict_proba(texts)
+        proba, before = scored if scored is not None else (model.predict_proba(texts), 0.0)
         metrics = classification_metrics(truth, list(model.classes_[proba.argmax(1)]), model.labels)
-        metrics["eval_seconds"] = time.perf_counter() - t_eval
+        metrics["eval_seconds"] = before + time.perf_counter() - t_eval
         errors = confident_errors(texts, truth, proba, model.labels)
         metrics["train_seconds"] = state.elapsed
         metrics["total_seconds"] = time.perf_counter() - t0
@@ -528,16 +530,31 @@ def _train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, progress
     weights = net.member_weights()
     log.info("ensemble: stacker fitted on %d validation texts, cross-validated accuracy %.4f; member weights %s",
              len(valid_y), row["val_accuracy"], {k: round(v, 2) for k, v in weights.items()})
-    refitted = _refit_members(net, pd.concat([train_df, valid_df], ignore_index=True), test_df)
+    refitted = _refit_members(net, pd.concat([train_df, valid_df], ignore_index=True))
     state.elapsed = time.perf_counter() - t0
+    scored = None
+    if test_df is not None:
+        # One pass over the test texts gives the stack's probabilities and each refitted member's own.
+        t_eval = time.perf_counter()
+        test_features = net.features(test_df["text"].tolist())
+        scored = (net.combine(test_features), time.perf_counter() - t_eval)
+        k = len(labels)
+        for name in refitted:
+            i = net.config.members.index(name)
+            member = net.members[name]
+            pred = member.classes_[test_features[:, i * k:(i + 1) * k].argmax(1)]
+            m = classification_metrics(test_df["label"].tolist(), list(pred), member.labels)
+            member.metadata["metrics"] = {key: m[key] for key in ("accuracy", "macro_f1", "n")}
+            refitted[name]["test_accuracy"] = m["accuracy"]
+            log.info("ensemble: member %s refitted, test accuracy %.4f", name, m["accuracy"])
     model = SentimentModel(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
                            {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
                                          "members": member_metrics, "member_weights": weights,
                                          "refitted": refitted}})
-    return _finish(model, state, cfg, run_dir, test_df, t0, report)
+    return _finish(model, state, cfg, run_dir, test_df, t0, report, scored)
 
 
-def _refit_members(net: Any, data: pd.DataFrame, test_df: pd.DataFrame | None) -> dict[str, Any]:
+def _refit_members(net: Any, data: pd.DataFrame) -> dict[str, Any]:
     """Train the n-gram members again on ``data`` (train + validation) once the stacker is fitted; the bundle
     keeps these, RUN_DIR/members/NAME keeps the member as the stacker saw it.
 
@@ -563,13 +580,9 @@ def _refit_members(net: Any, data: pd.DataFrame, test_df: pd.DataFrame | None) -
                                   {**member.model_config, "vocab_size": fresh.config.vocab_size},
                                   {**member.metadata, "refit": {"texts": len(data), "of": "train + validation"}})
         done[name] = {"texts": len(data), "seconds": round(time.perf_counter() - t, 1)}
-        if test_df is not None:
-            m = refitted.evaluate(test_df["text"].tolist(), test_df["label"].tolist())
-            refitted.metadata["metrics"] = {k: m[k] for k in ("accuracy", "macro_f1", "n")}
-            done[name]["test_accuracy"] = m["accuracy"]
         net.members[name] = refitted
-        log.info("ensemble: member %s refitted on %d texts (train + validation) in %.1fs%s", name, len(data),
-                 done[name]["seconds"], f", test accuracy {m['accuracy']:.4f}" if test_df is not None else "")
+        log.info("ensemble: member %s refitted on %d texts (train + validation) in %.1fs", name, len(data),
+                 done[name]["seconds"])
     return done
 
 
