@@ -136,7 +136,11 @@ def test_spans_beat_the_whole_text_on_held_out_tweets(tweets_run):
     df = partition(load_selections("tweets", "train", DATA_DIR))["eval"]
     m, rows = evaluate_rationales(tweets_run.model, df, sentiment="label")
     assert m["n"] == len(rows) == 2748
-    assert m["jaccard"] > m["jaccard_whole_text"] + 0.03
+    assert m["method"] == "word-alone" and m["lexicon"] > 0  # the defaults
+    assert m["jaccard"] > m["jaccard_whole_text"] + 0.08 and m["jaccard"] > 0.675  # 0.680 when measured
+    # The VADER prior lifts the spans of the same model (eval +0.012 when measured; cross-fitted +0.007).
+    plain, _ = evaluate_rationales(tweets_run.model, df, sentiment="label", lexicon=0.0)
+    assert m["jaccard"] > plain["jaccard"] + 0.005
     for label in ("negative", "positive"):  # where the span matters
         r = m["per_label"][label]
         assert r["jaccard"] > r["jaccard_whole_text"] + 0.01, (label, r)

@@ -518,15 +518,22 @@ def _print_explanations(model: Any, texts: list[str], method: str, batch_size: i
               type=click.Choice(["eval", "dev", "holdout", "fit", "all"]),
               help="Which rows of the split: a fixed 10 % eval part, the 10 % dev part that chose the span settings, "
                    "both (holdout), the other 80 % (fit: what bench/tweets.py trains on), or all.")
-@click.option("--method", default="occlusion", show_default=True,
+@click.option("--method", default="word-alone", show_default=True,
               type=click.Choice(["occlusion", "integrated-gradients", "word-alone"]),
-              help="Word scores: in context (occlusion, integrated gradients) or each word alone.")
+              help="Word scores: each word alone (finds the spans people mark best: bench/tweets.py) or in context "
+                   "(occlusion, integrated gradients).")
 @click.option("--sentiment", default="predicted", show_default=True, type=click.Choice(["predicted", "label"]),
               help="Extract the span for the model's label, or for the given one (the competition's setting).")
+@click.option("--lexicon", type=float,
+              help="With --method word-alone: weight of the VADER lexicon's valence added to each word's log-odds "
+                   "(0 is off) [0.5].")
 @click.option("--selection", type=click.Choice(["expected-jaccard", "max-subarray"]),
               help="The run of words with the best expected Jaccard, or Kadane's with --penalty [expected-jaccard].")
 @click.option("--slope", type=float, help="expected-jaccard: p(word) = sigmoid(slope * (score/top - midpoint)) [16].")
-@click.option("--midpoint", type=float, help="expected-jaccard: the share of the top score at p = 0.5 [0.25].")
+@click.option("--midpoint", type=float, help="expected-jaccard: the share of the top score at p = 0.5 [0.375].")
+@click.option("--position", type=float,
+              help="Favour earlier words: lower each score by this share of the top one times its place (0 first, "
+                   "1 last) [0.1].")
 @click.option("--penalty", type=float,
               help="max-subarray: price of each word of a span, in shares of the strongest word [0.2].")
 @click.option("--shift-after-spaces", type=int,
@@ -540,7 +547,8 @@ def _print_explanations(model: Any, texts: list[str], method: str, batch_size: i
 @click.option("--data-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def rationale(run_dirs: tuple[str, ...], dataset: str, split: str, rows: str, method: str, sentiment: str,
-              limit: int | None, output: str | None, data_dir: str | None, as_json: bool, **span: float | None) -> None:
+              lexicon: float | None, limit: int | None, output: str | None, data_dir: str | None, as_json: bool,
+              **span: float | None) -> None:
     """Extract the span that carries each text's sentiment and score it against the human selection
     (word-level Jaccard), next to the whole-text and top-word baselines. Several runs form a committee."""
     import dataclasses
@@ -551,7 +559,10 @@ def rationale(run_dirs: tuple[str, ...], dataset: str, split: str, rows: str, me
 
     df = select_rows(dataset, split, rows, data_dir, limit)
     settings = dataclasses.replace(SpanSettings(), **{k: v for k, v in span.items() if v is not None})
-    metrics, spans = evaluate_rationales([senti.load(d) for d in run_dirs], df, method, sentiment, settings)
+    if lexicon and method != "word-alone":
+        raise click.UsageError("--lexicon adds to word-alone log-odds: use it with --method word-alone")
+    metrics, spans = evaluate_rationales([senti.load(d) for d in run_dirs], df, method, sentiment, settings,
+                                         lexicon=lexicon)
     metrics["rows"] = rows
     if output:
         atomic_write(Path(output), lambda tmp: spans.to_csv(tmp, index=False))
