@@ -532,8 +532,8 @@ def _print_explanations(model: Any, texts: list[str], method: str, batch_size: i
 @click.option("--slope", type=float, help="expected-jaccard: p(word) = sigmoid(slope * (score/top - midpoint)) [16].")
 @click.option("--midpoint", type=float, help="expected-jaccard: the share of the top score at p = 0.5 [0.375].")
 @click.option("--position", type=float,
-              help="Favour earlier words: lower each score by this share of the top one times its place (0 first, "
-                   "1 last) [0.1].")
+              help="Favour earlier words: lower each score by this share of the text's largest score magnitude "
+                   "times its place (0 first, 1 last) [0.1].")
 @click.option("--penalty", type=float,
               help="max-subarray: price of each word of a span, in shares of the strongest word [0.2].")
 @click.option("--shift-after-spaces", type=int,

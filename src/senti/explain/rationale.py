@@ -2,7 +2,9 @@
 (no training on human spans), scored against the human ``selected_text`` of Kaggle's Tweet Sentiment Extraction
 with that competition's word-level Jaccard.
 
-Two ways to turn word scores into a span (``SpanSettings.selection``):
+The word scores are best read alone (``word-alone`` attributions: each word's log-odds for the sentiment), with a
+human-rated lexicon's valence added (``lexicon``, see ``senti.explain.lexicon``) and a slight preference for
+earlier words (``SpanSettings.position``). Two ways to turn word scores into a span (``SpanSettings.selection``):
 
 - ``expected-jaccard`` (the default): each word's score, as a share of the strongest word's, becomes the
   probability that a person includes the word, ``sigmoid(slope * (score / top - midpoint))``, and the span is the
@@ -73,7 +75,7 @@ class SpanSettings:
     slope: float = 16.0  # expected-jaccard: p(word selected) = sigmoid(slope * (score / top - midpoint))
     midpoint: float = 0.375
     shift_after_spaces: int = 0  # >0: Kaggle's offset quirk (kaggle_offsets) from this many extra spaces
-    position: float = 0.1  # lower each score by this share of the top one times its place (0 first .. 1 last)
+    position: float = 0.1  # lower each score by this share of the largest |score| times its place (0 first .. 1 last)
 
     def __post_init__(self) -> None:
         if self.selection not in SELECTIONS:
