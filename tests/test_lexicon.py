@@ -39,6 +39,7 @@ def test_the_prior_points_towards_the_label_and_never_below_zero():
     assert pos[0] > 0 and pos[1] == 0 and pos[2] == 0
     assert not lexicon_prior(words, "neutral").any()
     assert not lexicon_prior(words, "1").any()  # a label without a polarity
+    assert (lexicon_prior(words, "pos") == pos).all() and (lexicon_prior(words, "neg") == neg).all()  # IMDB
 
 
 @pytest.fixture(scope="module")

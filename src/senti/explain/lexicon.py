@@ -19,7 +19,9 @@ from functools import lru_cache
 
 import numpy as np
 
-POLARITY = {"positive": 1.0, "negative": -1.0}
+# The label names whose polarity the prior knows (Kaggle tweets and airline tweets; IMDB's pos / neg); numeric
+# labels (SST's 0..4) carry no name to read it from.
+POLARITY = {"positive": 1.0, "pos": 1.0, "negative": -1.0, "neg": -1.0}
 _EDGE = re.compile(r"^[^\w:;=<>()\[\]]+|[^\w:;=<>()\[\]]+$")  # punctuation around a word, but not emoticons
 _ALL_EDGE = re.compile(r"^\W+|\W+$")
 _RUN3 = re.compile(r"(.)\1{2,}")
