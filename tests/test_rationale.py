@@ -21,6 +21,7 @@ from senti.explain.rationale import (
     kaggle_offsets,
     load_selections,
     partition,
+    select_rows,
     select_span,
     top_word,
 )
@@ -117,6 +118,8 @@ def test_partition_is_fixed_disjoint_and_stratified():
 def test_no_spans_in_the_test_split():
     with pytest.raises(senti.DataError, match="only in the train split"):
         load_selections("tweets", "test", DATA_DIR)
+    rows = select_rows("tweets", "test", "eval", DATA_DIR)  # no partition without human spans: all of it
+    assert len(rows) == 3534 and "selected_text" not in rows.columns
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +177,45 @@ def test_rationale_command(tweets_run, tmp_path):
     m = json.loads(r.stdout)
     assert m["n"] == 200 and m["rows"] == "eval" and m["sentiment"] == "predicted"
     assert 0 <= m["jaccard"] <= 1 and out.is_file()
-    bad = CliRunner().invoke(main, ["rationale", str(tweets_run.run_dir), "--split", "test",
-                                    "--data-dir", str(DATA_DIR)])
-    assert bad.exit_code == 1 and "only in the train split" in bad.output
+
+
+
+@pytest.mark.slow
+@needs_data
+def test_rationale_command_extracts_spans_where_there_are_no_human_ones(tweets_run, tmp_path):
+    """The Kaggle test split has no selected_text: its spans are written, one row per tweet, ready to submit."""
+    out = tmp_path / "test-spans.csv"
+    r = CliRunner().invoke(main, ["rationale", str(tweets_run.run_dir), "--split", "test", "--sentiment", "label",
+                                  "--data-dir", str(DATA_DIR), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    spans = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(spans) == 3534 and {"textID", "label", "sentiment", "span", "start", "end"} <= set(spans.columns)
+    assert (spans["sentiment"] == spans["label"]).all()  # the given sentiment, as in the competition
+    assert all(t[int(a):int(b)] == s for t, s, a, b in spans[["text", "span", "start", "end"]].itertuples(index=False))
+    neutral = spans["label"] == "neutral"
+    assert (spans.loc[neutral, "span"] == spans.loc[neutral, "text"]).all()
+    assert spans.loc[~neutral, "span"].str.split().str.len().median() <= 3  # a few words, not the tweet
+
+    api = tweets_run.model.rationales(["so happy today!!", "I hate Mondays"], ["positive", "neutral"])
+    assert api["span"].tolist() == ["happy", "I hate Mondays"] and api["sentiment"].tolist() == ["positive", "neutral"]
+    assert api[["start", "end"]].values.tolist() == [[3, 8], [0, 14]]
+
+    typed = CliRunner().invoke(main, ["rationale", str(tweets_run.run_dir), "--json",
+                                      "--text", "so happy today!!", "--text", "going to the shop"])
+    assert typed.exit_code == 0, typed.output
+    rows = [json.loads(line) for line in typed.stdout.splitlines()]
+    assert [r["span"] for r in rows] == ["happy", "going to the shop"]
+    assert [r["sentiment"] for r in rows] == ["positive", "neutral"] and 0 < rows[0]["probability"] <= 1
+
+    csv = tmp_path / "mine.csv"
+    pd.DataFrame({"tweet": ["what an awful, awful day", "lovely weather"],
+                  "mood": ["negative", "positive"]}).to_csv(csv, index=False)
+    given = CliRunner().invoke(main, ["rationale", str(tweets_run.run_dir), "--input", str(csv), "--text-column",
+                                      "tweet", "--label-column", "mood", "--sentiment", "label", "--json"])
+    assert given.exit_code == 0, given.output
+    # Two words are their own rationale (min_words).
+    assert [json.loads(line)["span"] for line in given.stdout.splitlines()] == ["awful, awful", "lovely weather"]
+    for args, message in ((["--input", str(csv), "--sentiment", "label"], "--label-column"),
+                          (["--input", str(csv), "--text", "hi"], "not both")):
+        bad = CliRunner().invoke(main, ["rationale", str(tweets_run.run_dir), *args])
+        assert bad.exit_code == 2 and message in bad.output

@@ -169,9 +169,16 @@ def kaggle_offsets(text: str, start: int, end: int, after: int = 2) -> tuple[int
 
 def select_span(text: str, scores: np.ndarray, label: str, settings: SpanSettings = SpanSettings()) -> str:
     """The rationale of ``text`` for ``label`` given one attribution score per whitespace word."""
+    start, end = span_offsets(text, scores, label, settings)
+    return text[start:end]
+
+
+def span_offsets(text: str, scores: np.ndarray, label: str, settings: SpanSettings = SpanSettings()
+                 ) -> tuple[int, int]:
+    """Character offsets ``[start, end)`` of the rationale of ``text`` for ``label`` (``select_span``)."""
     spans = word_spans(text)
     if label == NEUTRAL or len(spans) <= settings.min_words:
-        return text
+        return 0, len(text)
     scores = np.asarray(scores, dtype=np.float64)
     # When a text says its sentiment more than once, people mark the earlier phrase a little more often than
     # the words' scores alone predict (cross-fitted Jaccard +0.0014 ± 0.0004 at 0.1).
@@ -184,7 +191,7 @@ def select_span(text: str, scores: np.ndarray, label: str, settings: SpanSetting
     start, end = spans[i][0], spans[j - 1][1]
     if settings.shift_after_spaces:
         start, end = kaggle_offsets(text, start, end, settings.shift_after_spaces)
-    return text[start:end]
+    return start, end
 
 
 def top_word(text: str, scores: np.ndarray, label: str) -> str:
@@ -196,9 +203,9 @@ def top_word(text: str, scores: np.ndarray, label: str) -> str:
     return text[a:b]
 
 
-def load_selections(dataset: str = "tweets", split: str = "train", data_dir: str | Path | None = None
-                    ) -> pd.DataFrame:
-    """``text``, ``label``, ``selected_text`` (and ``textID``) of a dataset whose rows carry human spans."""
+def load_rows(dataset: str = "tweets", split: str = "train", data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Every column of a named dataset's split as stored (``text``, ``label``, and for tweets ``textID`` and, in
+    train, the human ``selected_text``), without rows whose text is empty."""
     from senti.data.datasets import find_data_dir, get_spec
     from senti.data.readers import DataError
 
@@ -209,11 +216,20 @@ def load_selections(dataset: str = "tweets", split: str = "train", data_dir: str
     if split not in spec.files:
         raise DataError(f"{dataset} has no {split!r} split (it has {', '.join(spec.files)})")
     df = pd.read_csv(root / spec.folder / spec.files[split], dtype=str, keep_default_na=False)
+    df = df[df["text"].str.strip() != ""]  # one train row is empty, as in the original
+    return df.reset_index(drop=True)
+
+
+def load_selections(dataset: str = "tweets", split: str = "train", data_dir: str | Path | None = None
+                    ) -> pd.DataFrame:
+    """``text``, ``label``, ``selected_text`` (and ``textID``) of a dataset whose rows carry human spans."""
+    from senti.data.readers import DataError
+
+    df = load_rows(dataset, split, data_dir)
     if "selected_text" not in df.columns:
         raise DataError(f"{dataset} {split} has no selected_text column: human spans exist only in the train split "
                         "of tweets (Kaggle Tweet Sentiment Extraction)")
-    df = df[df["text"].str.strip() != ""]  # one train row is empty, as in the original
-    return df.reset_index(drop=True)
+    return df
 
 
 def partition(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -229,12 +245,13 @@ def partition(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def select_rows(dataset: str = "tweets", split: str = "train", rows: str = "eval",
                 data_dir: str | Path | None = None, limit: int | None = None) -> pd.DataFrame:
-    """The rows of a split to score: one part of the fixed partition (train only) or ``all``; the first
-    ``limit`` of them."""
+    """The rows of a split: for a split with human spans (the train split of tweets), one part of the fixed
+    partition or ``all``; a split without them (tweets test) is taken whole. The first ``limit`` of them."""
     if rows not in ROWS:
         raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
-    df = load_selections(dataset, split, data_dir)
-    df = partition(df)[rows] if rows != "all" else df
+    df = load_rows(dataset, split, data_dir)
+    if "selected_text" in df.columns and rows != "all":
+        df = partition(df)[rows]
     return df.iloc[:limit] if limit else df
 
 
@@ -295,6 +312,29 @@ def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: p
     seconds = time.perf_counter() - t0
     metrics, rows = score_spans(df, attributions, sentiment, settings)
     return {"method": method, "lexicon": lexicon, **metrics, "attribution_seconds": seconds}, rows
+
+
+def extract_rationales(models: SentimentModel | Sequence[SentimentModel], texts: Sequence[str],
+                       labels: Sequence[str] | None = None, method: str = "word-alone",
+                       settings: SpanSettings = SpanSettings(), batch_size: int = 256,
+                       lexicon: float | None = None, min_confidence: float = 0.0) -> pd.DataFrame:
+    """The rationale of each text, for texts without human spans: one row per text with its ``sentiment`` (the
+    given ``labels``, else the model's prediction), that sentiment's ``probability``, and the ``span`` with its
+    character offsets ``start`` and ``end`` in the text. Neutral texts keep the whole text, and so does a
+    predicted sentiment less sure than ``min_confidence`` (0 by default: the span of every prediction, with its
+    probability to filter on; ``settings.min_confidence`` only applies when spans are scored). ``lexicon`` as
+    in :func:`evaluate_rationales`."""
+    if lexicon is None:
+        lexicon = LEXICON_WEIGHT if method == "word-alone" else 0.0
+    texts = list(texts)
+    chosen, probability, scores = attributions_for(models, texts, labels, method, batch_size, lexicon)
+    offsets = []
+    for text, lab, p, sc in zip(texts, chosen, probability, scores, strict=True):
+        sure = labels is not None or p >= min_confidence
+        offsets.append(span_offsets(text, sc, lab if sure else NEUTRAL, settings))
+    return pd.DataFrame({"text": texts, "sentiment": chosen, "probability": probability,
+                         "span": [t[a:b] for t, (a, b) in zip(texts, offsets, strict=True)],
+                         "start": [a for a, _ in offsets], "end": [b for _, b in offsets]})
 
 
 def score_spans(df: pd.DataFrame, attributions: tuple[list[str], np.ndarray, list[np.ndarray]], sentiment: str,
