@@ -132,7 +132,7 @@ class SentimentModel:
     def rationales(self, texts: Sequence[str], labels: Sequence[str] | None = None, batch_size: int = 256
                    ) -> pd.DataFrame:
         """Per text, the contiguous words that carry its sentiment (the given ``labels``, else the predicted
-        one; the whole text for neutral or an unsure prediction): a DataFrame with ``sentiment``,
+        one; the whole text for neutral): a DataFrame with ``sentiment``,
         ``probability``, ``span`` and its character offsets ``start`` / ``end``. Word-alone scores with the
         VADER lexicon prior, the settings measured on Kaggle's human spans (senti.explain.rationale)."""
         from senti.explain.rationale import extract_rationales

@@ -257,7 +257,7 @@ def select_rows(dataset: str = "tweets", split: str = "train", rows: str = "eval
 
 def attributions_for(models: SentimentModel | Sequence[SentimentModel], texts: Sequence[str],
                      labels: Sequence[str] | None = None, method: str = "word-alone", batch_size: int = 256,
-                     lexicon: float = 0.0) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
+                     lexicon: float | None = None) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
     """For each text: the sentiment its rationale is for (the given ``labels``, else the predicted one), the
     probability of that sentiment, and one score per word towards it.
 
@@ -266,8 +266,10 @@ def attributions_for(models: SentimentModel | Sequence[SentimentModel], texts: S
 
     ``lexicon`` > 0 adds that many times each word's VADER valence towards the sentiment (``lexicon_prior``) to
     every model's word-alone log-odds, before the scaling: both are in log-odds units, so only ``word-alone``
-    takes it.
+    takes it. ``None`` is ``LEXICON_WEIGHT`` for ``word-alone`` and 0 otherwise.
     """
+    if lexicon is None:
+        lexicon = LEXICON_WEIGHT if method == "word-alone" else 0.0
     if lexicon < 0:
         raise ValueError(f"lexicon must be >= 0, got {lexicon}")
     if lexicon and method != "word-alone":
@@ -280,9 +282,10 @@ def attributions_for(models: SentimentModel | Sequence[SentimentModel], texts: S
     index = {lab: i for i, lab in enumerate(classes)}
     target = proba.argmax(1) if labels is None else np.array([index[lab] for lab in labels])
     chosen = [classes[k] for k in target]
-    total = [np.zeros(len(word_spans(t)), dtype=np.float64) for t in texts]
-    prior = [lexicon * lexicon_prior([t[a:b] for a, b in word_spans(t)], lab) if lexicon else 0.0
-             for t, lab in zip(texts, chosen, strict=True)]
+    spans = [word_spans(t) for t in texts]
+    total = [np.zeros(len(sp), dtype=np.float64) for sp in spans]
+    prior = [lexicon * lexicon_prior([t[a:b] for a, b in sp], lab) if lexicon else 0.0
+             for t, sp, lab in zip(texts, spans, chosen, strict=True)]
     for m in models:
         _, scores = attribute(m, texts, method, targets=target, batch_size=batch_size)
         for acc, sc, pr in zip(total, scores, prior, strict=True):
@@ -304,7 +307,7 @@ def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: p
     Returns (metrics, one row per text)."""
     if sentiment not in ("predicted", "label"):
         raise ValueError(f"sentiment must be 'predicted' or 'label', got {sentiment!r}")
-    if lexicon is None:
+    if lexicon is None:  # resolved here too, to report it
         lexicon = LEXICON_WEIGHT if method == "word-alone" else 0.0
     t0 = time.perf_counter()
     given = df["label"].tolist() if sentiment == "label" else None
@@ -323,9 +326,7 @@ def extract_rationales(models: SentimentModel | Sequence[SentimentModel], texts:
     character offsets ``start`` and ``end`` in the text. Neutral texts keep the whole text, and so does a
     predicted sentiment less sure than ``min_confidence`` (0 by default: the span of every prediction, with its
     probability to filter on; ``settings.min_confidence`` only applies when spans are scored). ``lexicon`` as
-    in :func:`evaluate_rationales`."""
-    if lexicon is None:
-        lexicon = LEXICON_WEIGHT if method == "word-alone" else 0.0
+    in :func:`attributions_for`."""
     texts = list(texts)
     chosen, probability, scores = attributions_for(models, texts, labels, method, batch_size, lexicon)
     offsets = []
