@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from senti.errors import BundleError
 from senti.io import TMP_SUFFIX, atomic_write, read_json, replace_dir, sha256_file, write_json
 
 FORMAT = "senti-model"
@@ -29,8 +30,6 @@ WEIGHTS = "model.safetensors"
 VOCAB = "vocab.json"
 
 
-class BundleError(ValueError):
-    """A model bundle that cannot be loaded; the message says which file and why."""
 
 
 def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],

@@ -26,6 +26,8 @@ from typing import IO
 
 import pandas as pd
 
+from senti.errors import DataError
+
 log = logging.getLogger("senti")
 
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -35,8 +37,6 @@ ENCODING_ERRORS = ("strict", "replace")
 EMPTY_POLICIES = ("skip", "error")
 
 
-class DataError(ValueError):
-    """Input data that cannot be used as asked; the message says what was found and what to do."""
 
 
 def detect_format(path: str | Path) -> str:

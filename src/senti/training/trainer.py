@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from senti.config import TrainConfig
+from senti.errors import TrainingError, TrainingInterrupted
 from senti.io import atomic_write_bytes
 from senti.training.batching import bucket_batches, collate
 
@@ -36,12 +37,6 @@ log = logging.getLogger("senti")
 CHECKPOINT = "last.ckpt"
 
 
-class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN); the message says what to change."""
-
-
-class TrainingInterrupted(RuntimeError):
-    """Training was stopped by the user; a resumable checkpoint was saved."""
 
 
 @dataclass
