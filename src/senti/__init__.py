@@ -5,28 +5,75 @@
     >>> model = senti.load("runs/imdb")                        # doctest: +SKIP
     >>> model.predict(["A wonderful, moving film."])           # doctest: +SKIP
     array(['positive'], dtype=object)
+
+The names below are imported on first use (PEP 562), so ``import senti`` and the ``senti`` command load torch and
+scikit-learn only when a model, a trainer or a dataset is actually used.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from senti.bundle import BundleError
-from senti.config import CleanConfig, DataConfig, RunConfig, TrainConfig, VocabConfig
-from senti.data.datasets import DATASETS, load_dataset
-from senti.data.readers import DataError, read_texts
-from senti.estimator import SentimentClassifier
-from senti.explain import Explanation
-from senti.models.registry import PRESETS
-from senti.pipeline import SentimentModel
-from senti.text.vectors import read_vectors
-from senti.training.lm import PretrainConfig
-from senti.training.lm import pretrain_encoder as pretrain
-from senti.training.run import Run, resume, train
-from senti.training.trainer import TrainingError, TrainingInterrupted
-from senti.training.word2vec import pretrain_embeddings
+# public name → (module, attribute in it)
+_LAZY: dict[str, tuple[str, str]] = {
+    "BundleError": ("senti.errors", "BundleError"),
+    "ConfigError": ("senti.errors", "ConfigError"),
+    "DataError": ("senti.errors", "DataError"),
+    "SentiError": ("senti.errors", "SentiError"),
+    "TrainingError": ("senti.errors", "TrainingError"),
+    "TrainingInterrupted": ("senti.errors", "TrainingInterrupted"),
+    "CleanConfig": ("senti.config", "CleanConfig"),
+    "DataConfig": ("senti.config", "DataConfig"),
+    "RunConfig": ("senti.config", "RunConfig"),
+    "TrainConfig": ("senti.config", "TrainConfig"),
+    "VocabConfig": ("senti.config", "VocabConfig"),
+    "DATASETS": ("senti.data.datasets", "DATASETS"),
+    "load_dataset": ("senti.data.datasets", "load_dataset"),
+    "read_texts": ("senti.data.readers", "read_texts"),
+    "SentimentClassifier": ("senti.estimator", "SentimentClassifier"),
+    "Explanation": ("senti.explain", "Explanation"),
+    "PRESETS": ("senti.models.registry", "PRESETS"),
+    "SentimentModel": ("senti.pipeline", "SentimentModel"),
+    "read_vectors": ("senti.text.vectors", "read_vectors"),
+    "PretrainConfig": ("senti.training.lm", "PretrainConfig"),
+    "pretrain": ("senti.training.lm", "pretrain_encoder"),
+    "Run": ("senti.training.run", "Run"),
+    "resume": ("senti.training.run", "resume"),
+    "train": ("senti.training.run", "train"),
+    "pretrain_embeddings": ("senti.training.word2vec", "pretrain_embeddings"),
+}
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
+    from senti.config import CleanConfig, DataConfig, RunConfig, TrainConfig, VocabConfig
+    from senti.data.datasets import DATASETS, load_dataset
+    from senti.data.readers import read_texts
+    from senti.errors import BundleError, ConfigError, DataError, SentiError, TrainingError, TrainingInterrupted
+    from senti.estimator import SentimentClassifier
+    from senti.explain import Explanation
+    from senti.models.registry import PRESETS
+    from senti.pipeline import SentimentModel
+    from senti.text.vectors import read_vectors
+    from senti.training.lm import PretrainConfig
+    from senti.training.lm import pretrain_encoder as pretrain
+    from senti.training.run import Run, resume, train
+    from senti.training.word2vec import pretrain_embeddings
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'senti' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def load(path: str | Path, runtime: str = "auto", threads: int | None = None) -> SentimentModel:
@@ -35,6 +82,8 @@ def load(path: str | Path, runtime: str = "auto", threads: int | None = None) ->
     ``runtime``: ``auto`` scores a minGRU from its folded per-word tables, any other network with the fastest
     verified ONNX export (``senti export``) if there is one, else PyTorch; ``torch``, ``onnx``, ``onnx-int8``
     or ``folded`` insist on one."""
+    from senti.pipeline import SentimentModel
+
     return SentimentModel.load(path, runtime, threads)
 
 
@@ -43,12 +92,14 @@ __all__ = [
     "PRESETS",
     "BundleError",
     "CleanConfig",
+    "ConfigError",
     "DataConfig",
     "DataError",
     "Explanation",
     "PretrainConfig",
     "Run",
     "RunConfig",
+    "SentiError",
     "SentimentClassifier",
     "SentimentModel",
     "TrainConfig",
