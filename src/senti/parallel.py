@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from senti.errors import ConfigError
+
 if TYPE_CHECKING:
     from senti.pipeline import SentimentModel
 
@@ -32,7 +34,7 @@ def resolve_n_process(n_process: int) -> int:
     if n_process == -1:
         return os.cpu_count() or 1
     if n_process < 1:
-        raise ValueError(f"n_process must be ≥ 1, or -1 for every core; got {n_process}")
+        raise ConfigError(f"n_process must be ≥ 1, or -1 for every core; got {n_process}")
     return n_process
 
 

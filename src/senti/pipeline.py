@@ -14,6 +14,7 @@ import torch
 
 from senti.bundle import BundleError, bundle_dir, load_bundle, save_bundle
 from senti.config import CleanConfig, VocabConfig
+from senti.errors import ConfigError, DataError
 from senti.evaluation.metrics import classification_metrics
 from senti.models.ensemble import EnsembleClassifier
 from senti.models.linear import LinearTextClassifier
@@ -145,7 +146,7 @@ class SentimentModel:
     def evaluate(self, texts: Sequence[str], labels: Sequence[str], batch_size: int | None = None) -> dict:
         unknown = sorted(set(labels) - set(self.classes_))
         if unknown:
-            raise ValueError(f"labels {unknown} are not among the model's classes {self.labels}")
+            raise DataError(f"labels {unknown} are not among the model's classes {self.labels}")
         return classification_metrics(list(labels), list(self.predict(texts, batch_size)), self.labels)
 
     # -- persistence --------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ class SentimentModel:
                 raise BundleError(f"{path}: a {model.model_config['architecture']} model has no {runtime} export")
             model.use_runtime(runtime, path, threads)
         else:
-            raise ValueError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
+            raise ConfigError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
         return model
 
     @classmethod

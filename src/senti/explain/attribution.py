@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from senti.errors import ConfigError
 from senti.text.vocab import _truncate
 from senti.training.batching import collate
 
@@ -90,7 +91,7 @@ def attribute(model: SentimentModel, texts: Sequence[str], method: str = "occlus
     """Class probabilities (N, C) of the texts and, per text, one score per word (``word_spans``) towards
     class index ``targets[i]`` (default: the predicted class)."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     proba = model.predict_proba(texts, batch_size)  # also validates the texts
     target = proba.argmax(1) if targets is None else np.asarray(targets, dtype=np.int64)
     if len(target) != len(texts):
@@ -100,7 +101,7 @@ def attribute(model: SentimentModel, texts: Sequence[str], method: str = "occlus
     if method == "word-alone":
         return proba, _word_alone(model, texts, target, batch_size)
     if model.vocab is None or not isinstance(model.net, torch.nn.Module):
-        raise ValueError("integrated gradients needs a neural network (RNN/CNN); use method='occlusion' for the "
+        raise ConfigError("integrated gradients needs a neural network (RNN/CNN); use method='occlusion' for the "
                          f"{model.model_config.get('kind', 'classical')} model")
     return proba, _integrated_gradients(model, texts, target, batch_size, steps)
 

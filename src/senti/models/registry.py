@@ -9,6 +9,7 @@ from typing import Any
 
 from torch import nn
 
+from senti.errors import ConfigError
 from senti.models.cnn import CNNClassifier, CNNConfig
 from senti.models.ensemble import EnsembleClassifier, EnsembleConfig
 from senti.models.forest import ForestConfig, ForestTextClassifier
@@ -86,7 +87,7 @@ def resolve_preset(name: str) -> dict[str, Any]:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}") from None
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}") from None
 
 
 def is_neural(model_cfg: dict[str, Any]) -> bool:
@@ -102,12 +103,12 @@ def _resolve(model_cfg: dict[str, Any]) -> tuple[str, type, Any]:
     cfg = dict(model_cfg)
     arch = cfg.pop("architecture", None)
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; this senti knows {sorted(ARCHITECTURES)}")
+        raise ConfigError(f"unknown architecture {arch!r}; this senti knows {sorted(ARCHITECTURES)}")
     module_cls, config_cls = ARCHITECTURES[arch]
     names = {f.name for f in dataclasses.fields(config_cls)}
     unknown = set(cfg) - names
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for {arch}; known: {sorted(names)}")
+        raise ConfigError(f"unknown option(s) {sorted(unknown)} for {arch}; known: {sorted(names)}")
     return arch, module_cls, config_cls(**cfg)
 
 
