@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from senti.errors import ConfigError
+
 
 @dataclass
 class DataConfig:
@@ -91,7 +93,7 @@ class TrainConfig:
         if self.freeze_embeddings == "all":  # as on the command line
             self.freeze_embeddings = -1
         if not isinstance(self.freeze_embeddings, int) or self.freeze_embeddings < -1:
-            raise ValueError(f"train.freeze_embeddings must be a number of epochs or 'all', got "
+            raise ConfigError(f"train.freeze_embeddings must be a number of epochs or 'all', got "
                              f"{self.freeze_embeddings!r}")
 
 
@@ -112,7 +114,7 @@ class RunConfig:
         sections = {"data": DataConfig, "clean": CleanConfig, "vocab": VocabConfig, "train": TrainConfig}
         unknown = set(d) - {"preset", "model", *sections}
         if unknown:
-            raise ValueError(f"unknown config section(s) {sorted(unknown)}; expected {sorted(sections)}")
+            raise ConfigError(f"unknown config section(s) {sorted(unknown)}; expected {sorted(sections)}")
         kwargs: dict[str, Any] = {"preset": d.get("preset", "default"), "model": dict(d.get("model", {}))}
         for name, klass in sections.items():
             kwargs[name] = _build(klass, d.get(name, {}), name)
@@ -123,7 +125,7 @@ def _build(klass: type, values: dict[str, Any], section: str) -> Any:
     names = {f.name for f in fields(klass)}
     unknown = set(values) - names
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} in [{section}]; known: {sorted(names)}")
+        raise ConfigError(f"unknown option(s) {sorted(unknown)} in [{section}]; known: {sorted(names)}")
     return klass(**values)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from senti.bundle import MANIFEST, BundleError, bundle_dir
+from senti.errors import ConfigError
 from senti.io import atomic_write, read_json, sha256_file, write_json
 
 log = logging.getLogger("senti")
@@ -53,17 +54,17 @@ def export_onnx(path: str | Path, quantize: str | None = None) -> Path:
     from senti.runtime.onnx_graph import to_onnx
 
     if quantize not in (None, "int8"):
-        raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
+        raise ConfigError(f"quantize must be None or 'int8', got {quantize!r}")
     directory = bundle_dir(path)
     model = SentimentModel.load(directory, runtime="torch")
     if model.model_config.get("architecture") == "senti.ensemble.v1":
         neural = [m for m in model.net.config.members if isinstance(model.net.members[m].net, torch.nn.Module)]
         if not neural:
-            raise ValueError(f"{path}: no neural member to export")
+            raise ConfigError(f"{path}: no neural member to export")
         # Each neural member gets its export in its own bundle, where its own loading finds it.
         return [export_onnx(directory / "members" / m, quantize) for m in neural][-1]
     if not isinstance(model.net, torch.nn.Module):
-        raise ValueError(f"{path}: ONNX export covers the neural models; a {model.model_config['architecture']} "
+        raise ConfigError(f"{path}: ONNX export covers the neural models; a {model.model_config['architecture']} "
                          "model already scores with numpy on the CPU")
     name = "onnx-int8" if quantize else "onnx"
     target = directory / FILES[name]

@@ -28,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from senti.config import TrainConfig
-from senti.errors import TrainingError, TrainingInterrupted
+from senti.errors import ConfigError, TrainingError, TrainingInterrupted
 from senti.io import atomic_write_bytes
 from senti.training.batching import bucket_batches, collate
 
@@ -62,7 +62,7 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
         return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    raise ValueError(f"train.optimizer must be adam, adamw, rmsprop or sgd, got {cfg.optimizer!r}")
+    raise ConfigError(f"train.optimizer must be adam, adamw, rmsprop or sgd, got {cfg.optimizer!r}")
 
 
 def layer_groups(net: nn.Module) -> list[list[nn.Parameter]]:
@@ -79,7 +79,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("train.device is 'cuda' but no CUDA device is available")
+        raise ConfigError("train.device is 'cuda' but no CUDA device is available")
     return torch.device(name)
 
 
@@ -94,7 +94,7 @@ class Trainer:
         self.progress = progress
         self.on_epoch_end = on_epoch_end
         if config.monitor not in ("val_accuracy", "val_loss", "val_macro_f1"):
-            raise ValueError(f"train.monitor must be val_accuracy, val_loss or val_macro_f1, got {config.monitor!r}")
+            raise ConfigError(f"train.monitor must be val_accuracy, val_loss or val_macro_f1, got {config.monitor!r}")
         self.device = resolve_device(config.device)
         self.net.to(self.device)
         self.groups = layer_groups(net)
