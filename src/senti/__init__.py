@@ -82,6 +82,10 @@ def load(path: str | Path, runtime: str = "auto", threads: int | None = None) ->
     ``runtime``: ``auto`` scores a minGRU from its folded per-word tables, any other network with the fastest
     verified ONNX export (``senti export``) if there is one, else PyTorch; ``torch``, ``onnx``, ``onnx-int8``
     or ``folded`` insist on one."""
+    if not Path(path).exists():  # before the bundle reader, which would call it "not a senti model"
+        from senti.errors import BundleError
+
+        raise BundleError(f"{path}: does not exist; pass a run directory or its model/ folder")
     from senti.pipeline import SentimentModel
 
     return SentimentModel.load(path, runtime, threads)

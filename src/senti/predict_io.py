@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
@@ -23,12 +23,15 @@ from senti.data.readers import (
     reading_errors,
 )
 from senti.io import atomic_write
-from senti.pipeline import SentimentModel
+
+if TYPE_CHECKING:
+    from senti.pipeline import SentimentModel
 
 
 def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "utf-8",
-                encoding_errors: str = "strict") -> Iterator[tuple[pd.DataFrame, list[str]]]:
-    """Chunks of the input (all original columns kept) with their texts."""
+                encoding_errors: str = "strict", sep: str | None = None) -> Iterator[tuple[pd.DataFrame, list[str]]]:
+    """Chunks of the input (all original columns kept) with their texts. ``sep`` overrides the separator of a
+    CSV or TSV file (e.g. ``;`` for the CSV a European spreadsheet writes)."""
     enc = codec(encoding, encoding_errors)
     if path == "-":
         raw = getattr(sys.stdin, "buffer", None)  # a test or notebook may have replaced stdin with a text stream
@@ -40,14 +43,22 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
                             "or pass --errors replace") from e
         return
     fmt = detect_format(path)
-    if fmt not in ("csv", "tsv", "jsonl", "txt"):
-        raise DataError(f"{path}: predict reads CSV, TSV, JSONL or text files, not {fmt}")
+    if fmt not in ("csv", "tsv", "jsonl", "txt", "parquet"):
+        raise DataError(f"{path}: predict reads CSV, TSV, JSONL, Parquet or text files, not {fmt}")
+    if sep is not None and fmt not in ("csv", "tsv"):
+        raise DataError(f"{path}: a separator (--sep) applies to CSV and TSV files, not {fmt}")
     if Path(path).is_file() and Path(path).stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
+    if fmt == "parquet":
+        yield from _parquet_chunks(path, text_column, chunk_size)
+        return
     with reading_errors(path, fmt, enc):
         if fmt in ("csv", "tsv"):
+            options = csv_options(path, fmt, enc, encoding_errors)
+            if sep is not None:
+                options["sep"] = _separator(sep)
             reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, encoding=enc,
-                                 encoding_errors=encoding_errors, **csv_options(path, fmt, enc, encoding_errors))
+                                 encoding_errors=encoding_errors, **options)
             for chunk in reader:
                 yield _with_text(chunk, text_column, path)
         elif fmt == "jsonl":
@@ -56,6 +67,29 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
         else:
             with open_text(path, enc, encoding_errors) as f:
                 yield from _line_chunks(f, chunk_size)
+
+
+def _separator(sep: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    sep = named.get(sep.lower(), sep)
+    if len(sep) != 1:
+        raise DataError(f"--sep must be one character (or tab, comma, semicolon, pipe), got {sep!r}")
+    return sep
+
+
+def _parquet_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise DataError(f"{path}: not a readable Parquet file ({e})") from e
+    if text_column not in parquet.schema_arrow.names:
+        raise DataError(f"{path}: no text column {text_column!r}; columns present: {parquet.schema_arrow.names} "
+                        "(choose one with --text-column)")
+    for batch in parquet.iter_batches(batch_size=chunk_size):
+        yield _with_text(batch.to_pandas(), text_column, path)
 
 
 def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
@@ -91,11 +125,11 @@ def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], ba
 
 def score_file(model: SentimentModel, src: str, dst: str | None, text_column: str = "text",
                chunk_size: int = 10_000, batch_size: int | None = None, encoding: str = "utf-8",
-               encoding_errors: str = "strict", n_process: int = 1) -> int:
+               encoding_errors: str = "strict", n_process: int = 1, sep: str | None = None) -> int:
     """Score ``src`` into ``dst`` (CSV/TSV/JSONL by extension; JSONL on stdout when ``dst`` is None)."""
     if dst is None:
-        return _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors), sys.stdout,
-                             "jsonl", batch_size, n_process)
+        return _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors, sep),
+                             sys.stdout, "jsonl", batch_size, n_process)
     out_fmt = detect_format(dst)
     if out_fmt not in ("csv", "tsv", "jsonl"):
         raise DataError(f"{dst}: predictions are written as .csv, .tsv or .jsonl")
@@ -104,8 +138,8 @@ def score_file(model: SentimentModel, src: str, dst: str | None, text_column: st
     def write(tmp: str) -> None:
         nonlocal n
         with open(tmp, "w", encoding="utf-8", newline="") as f:
-            n = _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors), f, out_fmt,
-                              batch_size, n_process)
+            n = _write_stream(model, iter_chunks(src, text_column, chunk_size, encoding, encoding_errors, sep), f,
+                              out_fmt, batch_size, n_process)
 
     atomic_write(dst, write)
     return n

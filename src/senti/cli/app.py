@@ -8,14 +8,20 @@ neither torch nor scikit-learn.
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from typing import Any
+import traceback
+from typing import Any, NoReturn
 
 import click
 
 from senti import __version__
+from senti.errors import SentiError, TrainingInterrupted
 
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+# Exit statuses: 1 an error the user can fix (one `error:` line), 2 a usage error (click's), 3 a bug in senti
+# (its traceback, then one line saying so), 130 interrupted (Ctrl-C).
+EXIT_ERROR, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 3, 130
+DEBUG_ENV = "SENTI_DEBUG"  # set to 1: every error, a user's too, shows its traceback
 
 
 def setup_logging(quiet: bool) -> None:
@@ -23,30 +29,54 @@ def setup_logging(quiet: bool) -> None:
                         stream=sys.stderr, force=True)
 
 
-def fail(msg: str, code: int = 1) -> None:
+def fail(msg: str, code: int = EXIT_ERROR) -> NoReturn:
     click.echo(f"error: {msg}", err=True)
     sys.exit(code)
 
 
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+
+
+def _missing_package(e: ImportError) -> bool:
+    """An optional dependency that is not installed (gensim, nltk, tensorboard), not a broken senti module."""
+    return isinstance(e, ModuleNotFoundError) and bool(e.name) and not e.name.startswith("senti")
+
+
 class _Errors(click.Group):
-    """Expected failures (bad data, bad bundles, bad options) end with one clear line, not a traceback."""
+    """What the user can fix (`SentiError`: bad data, bad bundles, bad options; a missing file or a busy port)
+    ends with one `error:` line and status 1. Anything else is a bug: its traceback, a line saying so, status 3."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from senti.bundle import BundleError
-        from senti.data.readers import DataError
-        from senti.training.trainer import TrainingError, TrainingInterrupted
-
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors, --help, --version: click's own handling
         except TrainingInterrupted as e:
             click.echo(f"\n{e}; a checkpoint was saved. Continue with: senti train --resume RUN_DIR", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
-        except (DataError, BundleError, TrainingError, FileExistsError, ValueError, TypeError, OSError,
-                ImportError) as e:
-            fail(str(e))
+        except (SentiError, OSError) as e:
+            if _debug():
+                traceback.print_exc()
+            fail(str(e) or type(e).__name__)
+        except ImportError as e:
+            if not _missing_package(e):
+                _bug(e)
+            if _debug():
+                traceback.print_exc()
+            fail(f"{e}; install it with: pip install {e.name}")
+        except Exception as e:  # a bug in senti: keep its traceback
+            _bug(e)
+
+
+def _bug(e: BaseException) -> NoReturn:
+    traceback.print_exc()
+    click.echo(f"senti: this is a bug in senti ({type(e).__name__}), not a problem with your input or options; "
+               "please report it with the traceback above.", err=True)
+    sys.exit(EXIT_BUG)
 
 
 @click.group(cls=_Errors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

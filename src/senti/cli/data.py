@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import click
 
@@ -16,7 +17,15 @@ def datasets(data_dir: str | None, as_json: bool) -> None:
     """List the named datasets, where they were found, and their sizes."""
     from senti.data.datasets import describe_datasets
 
-    rows = describe_datasets(data_dir)
+    # Reading a dataset logs rows it skips (empty texts) with the option that refuses them, which this listing
+    # does not have: the counts below are after skipping.
+    senti_log = logging.getLogger("senti")
+    level = senti_log.level
+    senti_log.setLevel(logging.ERROR)
+    try:
+        rows = describe_datasets(data_dir)
+    finally:
+        senti_log.setLevel(level)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

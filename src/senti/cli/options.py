@@ -9,6 +9,17 @@ import click
 
 REFIT = ("linear", "none")  # senti.models.ensemble.REFIT, not imported: the CLI starts without torch
 
+# The presets of senti.models.registry.PRESETS by family, not imported from there for the same reason;
+# tests/test_cli_options.py keeps the two in sync.
+PRESET_GROUPS: dict[str, tuple[str, ...]] = {
+    "recurrent": ("default", "lstm", "gru", "bigru", "bilstm", "lstm-small", "stacked-lstm", "simple-rnn", "mingru"),
+    "convolutional": ("conv1d",),
+    "n-gram and classical": ("tfidf-logreg", "nbsvm", "nbsvm3", "random-forest"),
+    "stacks": ("rnn+nbsvm", "rnn+cnn+nbsvm", "mingru+nbsvm"),
+}
+PRESET_HELP = "Model preset: " + "; ".join(f"{group}: {', '.join(names)}" for group, names in PRESET_GROUPS.items()) \
+    + " [default]."
+
 
 class EpochsOrAll(click.ParamType):
     name = "N|all"

@@ -14,15 +14,18 @@ from senti.cli.options import RUNTIME_OPTION
 @main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("texts", nargs=-1)
-@click.option("--input", "-i", "input_file", help="CSV/TSV/JSONL/text file to score, or - for stdin lines.")
+@click.option("--input", "-i", "input_file", help="CSV/TSV/JSONL/Parquet/text file to score, or - for stdin lines.")
 @click.option("--output", "-o", "output_file", help="Write scored rows here (.csv/.tsv/.jsonl).")
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), help="Texts per model call [default: 256, ONNX 64].")
 @click.option("--n-process", type=click.IntRange(-1), default=1, show_default=True,
               help="Worker processes for --input (-1: one per core); the text pipeline uses one core each.")
+@click.option("--threads", type=click.IntRange(1), help="CPU threads for the network [the runtime's default].")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --input.")
 @click.option("--errors", "--encoding-errors", "encoding_errors", default="strict", show_default=True,
               type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
+@click.option("--sep", help="Separator of a CSV/TSV --input: one character, or tab, comma, semicolon, pipe "
+              "[from the extension: , or tab].")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
 @RUNTIME_OPTION
 @click.option("--explain", is_flag=True, help="Show each word's contribution to the predicted class (coloured; "
@@ -31,22 +34,25 @@ from senti.cli.options import RUNTIME_OPTION
               "integrated-gradients", "word-alone"]), help="Attribution for --explain: occlusion (in context), "
               "integrated gradients (RNN/CNN), or each word alone.")
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
-            text_column: str, batch_size: int | None, n_process: int, encoding: str, encoding_errors: str,
-            as_json: bool, runtime: str, explain: bool, method: str) -> None:
+            text_column: str, batch_size: int | None, n_process: int, threads: int | None, encoding: str,
+            encoding_errors: str, sep: str | None, as_json: bool, runtime: str, explain: bool, method: str) -> None:
     """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
     import senti
-    from senti.predict_io import score_file
 
     if texts == ("-",) and not input_file:
         texts, input_file = (), "-"
     if bool(texts) == bool(input_file):
         raise click.UsageError("give texts as arguments, or --input FILE (- for stdin)")
-    model = senti.SentimentModel.load(run_dir, runtime)
     if explain and input_file:
         raise click.UsageError("--explain explains texts given as arguments, not --input files")
+    if sep is not None and not input_file:
+        raise click.UsageError("--sep is the separator of an --input file")
+    model = senti.load(run_dir, runtime, threads)
     if input_file:
+        from senti.predict_io import score_file
+
         n = score_file(model, input_file, output_file, text_column, batch_size=batch_size, encoding=encoding,
-                       encoding_errors=encoding_errors, n_process=n_process)
+                       encoding_errors=encoding_errors, n_process=n_process, sep=sep)
         if output_file:
             click.echo(f"scored {n:,} rows → {output_file}", err=True)
         return

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from senti.cli.app import main
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 @main.command()
@@ -71,62 +66,32 @@ def rationale(run_dirs: tuple[str, ...], dataset: str, split: str, rows: str, te
     import pandas as pd
 
     import senti
-    from senti.data.readers import read_texts
-    from senti.explain.rationale import (
-        SpanSettings,
-        evaluate_rationales,
-        extract_rationales,
-        format_rationale_metrics,
-        select_rows,
-    )
+    from senti.explain.rationale import SpanSettings, evaluate_rationales, extract_rationales, format_rationale_metrics
+    from senti.explain.spans_io import span_lines, span_rows, write_csv
 
     settings = dataclasses.replace(SpanSettings(), **{k: v for k, v in span.items() if v is not None})
     if lexicon and method != "word-alone":
         raise click.UsageError("--lexicon adds to word-alone log-odds: use it with --method word-alone")
     if texts and input_file:
         raise click.UsageError("give --text or --input, not both")
-    if texts or input_file:
-        if sentiment == "label" and not label_column:
-            raise click.UsageError("--sentiment label needs --input with --label-column")
-        df = (pd.DataFrame({"text": list(texts)}) if texts
-              else read_texts(input_file, text_column, label_column if sentiment == "label" else None))
-        df = df.iloc[:limit] if limit else df
-    else:
-        df = select_rows(dataset, split, rows, data_dir, limit)
+    if (texts or input_file) and sentiment == "label" and not (input_file and label_column):
+        raise click.UsageError("--sentiment label needs --input with --label-column")
+    df = span_rows(texts, input_file, text_column, label_column, sentiment, dataset, split, rows, data_dir, limit)
     models = [senti.load(d) for d in run_dirs]
-    if "selected_text" not in df.columns:
+    if "selected_text" not in df.columns:  # texts without human spans: print or write theirs
         given = df["label"].tolist() if sentiment == "label" else None
         found = extract_rationales(models, df["text"].tolist(), given, method, settings, lexicon=lexicon,
                                    min_confidence=span.get("min_confidence") or 0.0)
-        _emit_spans(pd.concat([df.drop(columns="text").reset_index(drop=True), found], axis=1), output, as_json)
+        found = pd.concat([df.drop(columns="text").reset_index(drop=True), found], axis=1)
+        if output:
+            write_csv(found, output)
+            click.echo(f"{len(found):,} spans → {output}", err=True)
+        for line in [] if output else span_lines(found, as_json):
+            click.echo(line)
         return
     metrics, spans = evaluate_rationales(models, df, method, sentiment, settings, lexicon=lexicon)
     metrics["rows"] = rows
     if output:
-        _write_csv(spans, output)
+        write_csv(spans, output)
         click.echo(f"spans → {output}", err=True)
     click.echo(json.dumps(metrics, indent=2) if as_json else format_rationale_metrics(metrics))
-
-
-def _write_csv(df: pd.DataFrame, path: str) -> None:
-    from senti.io import atomic_write
-
-    atomic_write(Path(path), lambda tmp: df.to_csv(tmp, index=False))
-
-
-def _emit_spans(rows: pd.DataFrame, output: str | None, as_json: bool) -> None:
-    """Spans of texts without human ones: a CSV (every column given, then sentiment, probability, span and its
-    character offsets), JSON lines, or one line per text."""
-    if output:
-        _write_csv(rows, output)
-        click.echo(f"{len(rows):,} spans → {output}", err=True)
-        return
-    for r in rows.to_dict("records"):
-        if as_json:
-            click.echo(json.dumps({k: (round(float(v), 6) if k == "probability" else v) for k, v in r.items()},
-                                  ensure_ascii=False, default=str))
-        else:
-            text = " ".join(r["text"].split())
-            click.echo(f"{r['sentiment']:<10} {r['probability']:.3f}  {r['span'].strip()!r}  ←  "
-                       f"{text if len(text) <= 70 else text[:67] + '...'}")
-

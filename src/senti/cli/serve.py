@@ -16,12 +16,12 @@ from senti.cli.options import RUNTIME_OPTION
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
               help="Server processes. On 2 cores: 2 for a minGRU (its per-request work is Python, one core per "
-                   "process: 6,277 vs 3,523 requests/s), 1 for a BiGRU (its network wants both cores). Each process "
-                   "listens on its own SO_REUSEPORT socket, so connections spread evenly.")
+                   "process), 1 for a BiGRU (its network wants both cores). Each process listens on its own "
+                   "SO_REUSEPORT socket, so connections spread evenly (figures: bench/results/serve_load).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1),
               help="Threads per process for the network; keep one core for the HTTP event loop.")
 @click.option("--batch-workers", default=2, show_default=True, type=click.IntRange(1),
-              help="Batches scored at the same time, each on --threads threads (2: 1.7× the requests/s of 1 here).")
+              help="Batches scored at the same time, each on --threads threads.")
 @click.option("--max-texts", default=256, show_default=True, type=click.IntRange(1), help="Texts per request.")
 @click.option("--max-chars", default=100_000, show_default=True, type=click.IntRange(1), help="Characters per text.")
 @click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=click.IntRange(1))
@@ -41,7 +41,8 @@ def serve(run_dir: str, host: str, port: int, workers: int, threads: int, batch_
 
     import senti
 
-    senti.SentimentModel.load(run_dir, runtime)  # fail here, with one line, on a bad bundle (workers load it again)
+    check_port(host, port)  # before loading the model: a busy port is one line, not a traceback after "serving"
+    senti.load(run_dir, runtime)  # fail here, with one line, on a bad bundle (workers load it again)
     os.environ.update({
         "SENTI_SERVE_MODEL": str(Path(run_dir).resolve()), "SENTI_SERVE_THREADS": str(threads),
         "SENTI_SERVE_RUNTIME": runtime,
@@ -58,3 +59,28 @@ def serve(run_dir: str, host: str, port: int, workers: int, threads: int, batch_
         serve_processes(workers, host, port, **options)  # a listening socket per process: connections spread evenly
     else:
         uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, **options)
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with one line if ``host:port`` cannot be listened on (in use, not an address of this machine, a
+    privileged port); binds and closes a socket the way uvicorn will."""
+    import errno
+    import socket
+
+    from senti.errors import ConfigError
+
+    if port == 0:
+        return  # any free port
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as e:
+        raise ConfigError(f"--host {host}: not an address this machine can listen on ({e.strerror})") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
+        try:
+            sock.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} on {host} is already in use (another senti serve?): stop that "
+                                  "server or choose another --port") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}") from None

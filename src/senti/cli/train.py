@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import Any
 
 import click
 
 from senti.cli.app import main, setup_logging
-from senti.cli.options import REFIT, training_options
+from senti.cli.options import PRESET_HELP, REFIT, training_options
 
 
 @main.command()
-@click.option("--model", "preset", help="Model preset: default, lstm, gru, bigru, bilstm, lstm-small, "
-              "stacked-lstm, simple-rnn, conv1d, or a baseline: tfidf-logreg, nbsvm.")
+@click.option("--model", "preset", help=PRESET_HELP)
 @click.option("--output", "-o", type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Continue an interrupted run.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
@@ -60,18 +57,6 @@ def stack_runs(run_dirs: tuple[str, ...], output: str, overwrite: bool, refit: s
     click.echo(f"\nrun directory: {run.run_dir}", err=True)
 
 
-def options_for(preset: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Drop the model options that a preset's architecture does not have (e.g. --hidden-size for nbsvm)."""
-    import dataclasses
-
-    from senti.models.registry import ARCHITECTURES, resolve_preset
-    from senti.training.run import SECTION_OF
-
-    _, config_cls = ARCHITECTURES[resolve_preset(preset)["model"]["architecture"]]
-    known = {f.name for f in dataclasses.fields(config_cls)}
-    return {k: v for k, v in options.items() if SECTION_OF.get(k) != "model" or k in known}
-
-
 @main.command()
 @click.option("--models", required=True, help="Comma-separated presets, e.g. default,conv1d,tfidf-logreg,nbsvm.")
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for runs and table.")
@@ -81,23 +66,12 @@ def compare(models: str, output: str, overwrite: bool, quiet: bool, **options: A
     """Train several models on the same split with the same seed and compare them in one table."""
     import pandas as pd
 
-    import senti
     from senti.evaluation.report import markdown_table, summarize_run, write_comparison
-    from senti.models.registry import resolve_preset
+    from senti.training.compare import train_presets
 
     setup_logging(quiet)
     names = [m.strip() for m in models.split(",") if m.strip()]
-    for name in names:
-        resolve_preset(name)  # fail on a typo before hours of training
-    runs = []
-    for name in names:
-        run_dir = Path(output) / name
-        if (run_dir / "metrics.json").is_file() and not overwrite:
-            logging.getLogger("senti").info("%s: already trained, reusing %s", name, run_dir)
-        else:
-            logging.getLogger("senti").info("== %s", name)
-            senti.train(run_dir, overwrite=True, progress=not quiet, model=name, **options_for(name, options))
-        runs.append(run_dir)
+    runs = train_presets(names, output, overwrite=overwrite, progress=not quiet, **options)
     page = write_comparison(runs, output, title=", ".join(names))
     rows = pd.DataFrame([summarize_run(r) for r in runs]).sort_values("accuracy", ascending=False)
     click.echo(markdown_table(rows[["model", "accuracy", "macro_f1", "train_seconds", "predict_per_s",

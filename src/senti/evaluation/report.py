@@ -14,6 +14,7 @@ import pandas as pd
 
 from senti.evaluation import plots
 from senti.evaluation.insights import ANCHORS, embedding_projection, top_words
+from senti.evaluation.sizes import model_size
 from senti.io import atomic_write, atomic_write_text, read_json, write_json
 
 FIGURES = {
@@ -159,7 +160,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 def summarize_run(run_dir: Path) -> dict[str, Any]:
     """One comparison row from a finished run directory."""
     cfg, metrics = read_json(run_dir / "config.json"), read_json(run_dir / "metrics.json")
-    size = sum(f.stat().st_size for f in (run_dir / "model").iterdir() if f.is_file())
+    size = model_size(run_dir).model_bytes  # members included, ONNX exports not
     return {"model": cfg.get("preset", run_dir.name), "run": str(run_dir), "accuracy": metrics["accuracy"],
             "macro_f1": metrics["macro_f1"], "train_seconds": metrics["train_seconds"],
             "predict_per_s": metrics["n"] / max(metrics["eval_seconds"], 1e-9), "model_mib": size / 2**20,

@@ -101,8 +101,9 @@ def attribute(model: SentimentModel, texts: Sequence[str], method: str = "occlus
     if method == "word-alone":
         return proba, _word_alone(model, texts, target, batch_size)
     if model.vocab is None or not isinstance(model.net, torch.nn.Module):
-        raise ConfigError("integrated gradients needs a neural network (RNN/CNN); use method='occlusion' for the "
-                         f"{model.model_config.get('kind', 'classical')} model")
+        raise ConfigError(f"the integrated-gradients method needs a neural network (RNN, CNN, minGRU); this is a "
+                          f"{model.model_config.get('kind', 'classical')} model: use the occlusion or word-alone "
+                          "method (senti: --method occlusion)")
     return proba, _integrated_gradients(model, texts, target, batch_size, steps)
 
 

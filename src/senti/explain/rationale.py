@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from senti.errors import ConfigError, DataError
 from senti.explain.attribution import attribute, word_spans
 from senti.explain.lexicon import lexicon_prior
 
@@ -79,11 +80,11 @@ class SpanSettings:
 
     def __post_init__(self) -> None:
         if self.selection not in SELECTIONS:
-            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
+            raise ConfigError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
         if self.shift_after_spaces < 0:
-            raise ValueError(f"shift_after_spaces must be >= 0, got {self.shift_after_spaces}")
+            raise ConfigError(f"shift_after_spaces must be >= 0, got {self.shift_after_spaces}")
         if self.position < 0:
-            raise ValueError(f"position must be >= 0, got {self.position}")
+            raise ConfigError(f"position must be >= 0, got {self.position}")
 
 
 def jaccard(a: str, b: str) -> float:
@@ -207,8 +208,6 @@ def load_rows(dataset: str = "tweets", split: str = "train", data_dir: str | Pat
     """Every column of a named dataset's split as stored (``text``, ``label``, and for tweets ``textID`` and, in
     train, the human ``selected_text``), without rows whose text is empty."""
     from senti.data.datasets import find_data_dir, get_spec
-    from senti.data.readers import DataError
-
     spec = get_spec(dataset)
     root = find_data_dir(dataset, data_dir)
     if root is None:
@@ -223,8 +222,6 @@ def load_rows(dataset: str = "tweets", split: str = "train", data_dir: str | Pat
 def load_selections(dataset: str = "tweets", split: str = "train", data_dir: str | Path | None = None
                     ) -> pd.DataFrame:
     """``text``, ``label``, ``selected_text`` (and ``textID``) of a dataset whose rows carry human spans."""
-    from senti.data.readers import DataError
-
     df = load_rows(dataset, split, data_dir)
     if "selected_text" not in df.columns:
         raise DataError(f"{dataset} {split} has no selected_text column: human spans exist only in the train split "
@@ -248,7 +245,7 @@ def select_rows(dataset: str = "tweets", split: str = "train", rows: str = "eval
     """The rows of a split: for a split with human spans (the train split of tweets), one part of the fixed
     partition or ``all``; a split without them (tweets test) is taken whole. The first ``limit`` of them."""
     if rows not in ROWS:
-        raise ValueError(f"rows must be one of {ROWS}, got {rows!r}")
+        raise ConfigError(f"rows must be one of {ROWS}, got {rows!r}")
     df = load_rows(dataset, split, data_dir)
     if "selected_text" in df.columns and rows != "all":
         df = partition(df)[rows]
@@ -271,15 +268,19 @@ def attributions_for(models: SentimentModel | Sequence[SentimentModel], texts: S
     if lexicon is None:
         lexicon = LEXICON_WEIGHT if method == "word-alone" else 0.0
     if lexicon < 0:
-        raise ValueError(f"lexicon must be >= 0, got {lexicon}")
+        raise ConfigError(f"lexicon must be >= 0, got {lexicon}")
     if lexicon and method != "word-alone":
-        raise ValueError(f"the lexicon prior adds to word-alone log-odds; method {method!r} cannot take it")
+        raise ConfigError(f"the lexicon prior adds to word-alone log-odds; method {method!r} cannot take it")
     models = [models] if not isinstance(models, Sequence) else list(models)
     classes = models[0].labels
     if any(m.labels != classes for m in models):
-        raise ValueError(f"a committee needs models with the same classes; got {[m.labels for m in models]}")
+        raise ConfigError(f"a committee needs models with the same classes; got {[m.labels for m in models]}")
     proba = np.mean([m.predict_proba(texts, batch_size) for m in models], axis=0)
     index = {lab: i for i, lab in enumerate(classes)}
+    unknown = sorted({str(lab) for lab in labels} - set(index)) if labels is not None else []
+    if unknown:
+        raise DataError(f"sentiment label(s) {unknown} are not among the model's classes {classes}; give one of "
+                        "those for each text, or use the predicted sentiment")
     target = proba.argmax(1) if labels is None else np.array([index[lab] for lab in labels])
     chosen = [classes[k] for k in target]
     spans = [word_spans(t) for t in texts]
@@ -306,7 +307,7 @@ def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: p
     scores (see :func:`attributions_for`); ``None`` is ``LEXICON_WEIGHT`` for ``word-alone`` and 0 otherwise.
     Returns (metrics, one row per text)."""
     if sentiment not in ("predicted", "label"):
-        raise ValueError(f"sentiment must be 'predicted' or 'label', got {sentiment!r}")
+        raise ConfigError(f"sentiment must be 'predicted' or 'label', got {sentiment!r}")
     if lexicon is None:  # resolved here too, to report it
         lexicon = LEXICON_WEIGHT if method == "word-alone" else 0.0
     t0 = time.perf_counter()

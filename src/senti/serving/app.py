@@ -34,6 +34,7 @@ from senti.data.readers import DataError
 from senti.pipeline import SentimentModel
 from senti.serving.batcher import MicroBatcher
 from senti.serving.fastpath import PredictFastPath, predictions_json
+from senti.serving.json_body import JSONBodyByDefault
 from senti.serving.limits import BodySizeLimit
 
 log = logging.getLogger("senti.serving")
@@ -139,6 +140,7 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
                            max_chars=limits.max_chars)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes,
                        overrides={"/v1/predict/file": limits.max_upload_bytes})
+    app.add_middleware(JSONBodyByDefault)  # outermost: the fast path and FastAPI both see a JSON content-type
     PredictRequest = request_model(limits)
 
     @app.exception_handler(RequestValidationError)
