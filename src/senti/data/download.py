@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from senti.data.readers import DataError, read_folder
-from senti.io import sha256_file
+from senti.io import file_mode, sha256_file
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -25,6 +25,7 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+    os.fchmod(fd, file_mode(dest))  # mkstemp's 0600 would hide a shared data folder's archive from colleagues
     try:
         try:
             response = urllib.request.urlopen(url, timeout=timeout)
