@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import senti
-from senti.bundle import MANIFEST, WEIGHTS, BundleError
+from senti.bundle import MANIFEST, WEIGHTS, BundleError, write_manifest
 from senti.io import atomic_write, sha256_file, write_json
 from senti.training.trainer import TrainingError
 
@@ -236,8 +236,8 @@ def test_a_pickle_posing_as_weights_is_never_unpickled(small_run, tmp_path):
     marker = tmp_path / "pwned"
     (bundle / WEIGHTS).write_bytes(pickle.dumps(_Payload(marker)))
     manifest = json.loads((bundle / MANIFEST).read_text())
-    manifest["files"][WEIGHTS] = sha256_file(bundle / WEIGHTS)  # an attacker can recompute the checksum too
-    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    manifest["files"][WEIGHTS] = sha256_file(bundle / WEIGHTS)  # an attacker can recompute the checksums too
+    write_manifest(bundle, manifest)
     with pytest.raises(BundleError, match="model.safetensors: not a valid safetensors file"):
         senti.load(bundle)
     assert not marker.exists()

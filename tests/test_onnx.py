@@ -13,6 +13,7 @@ import torch
 
 import senti
 from senti import BundleError, SentimentModel
+from senti.bundle import write_manifest
 from senti.io import sha256_file
 from senti.models.cnn import CNNClassifier, CNNConfig
 from senti.models.rnn import RNNClassifier, RNNConfig
@@ -106,7 +107,7 @@ def test_damaged_or_foreign_onnx_is_refused_and_pytorch_still_answers(lstm_run, 
     manifest_path = run_dir / "model" / "senti-model.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["exports"]["onnx"]["sha256"] = sha256_file(onnx_path)
-    manifest_path.write_text(json.dumps(manifest))
+    write_manifest(manifest_path.parent, manifest)  # with the manifest's own checksum recomputed
     with pytest.raises(BundleError, match="does not fit|disagrees"):
         SentimentModel.load(run_dir, runtime="onnx")
     assert SentimentModel.load(run_dir).runtime == "torch"

@@ -3,17 +3,22 @@
     senti-model.json    format version, labels, cleaning, vocabulary and model configs, metrics, checksums
     vocab.json          the vocabulary, one token per id
     model.safetensors   the weights
+    members/NAME/       (ensembles) a complete bundle per member
 
-Loading reads JSON and safetensors only (never pickle), checks each file's sha256, and builds the network
-from a registered architecture name, so a tampered or foreign bundle fails with a clear message.
+Loading reads JSON and safetensors only (never pickle), checks each file's sha256 and the manifest's own
+(``manifest_sha256``, over the canonical JSON of every other key), and builds the network from a registered
+architecture name, so a tampered or foreign bundle fails with a clear message. File and member names must
+stay inside the bundle folder. Format 1 (before the manifest checksum) is still read, without that check.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import torch
@@ -24,12 +29,45 @@ from senti.errors import BundleError
 from senti.io import TMP_SUFFIX, atomic_write, read_json, replace_dir, sha256_file, write_json
 
 FORMAT = "senti-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: no manifest checksum
 MANIFEST = "senti-model.json"
+MANIFEST_CHECKSUM = "manifest_sha256"
 WEIGHTS = "model.safetensors"
 VOCAB = "vocab.json"
+MEMBERS = "members"
 
 
+def manifest_sha256(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's canonical JSON (sorted keys, no whitespace), its own checksum left out."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_CHECKSUM}
+    body = json.loads(json.dumps(body, ensure_ascii=False, default=str))  # the values as they read back from disk
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def write_manifest(path: str | Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest`` into the bundle folder ``path`` with its checksum (in the current format): the one way
+    to change a manifest after saving (an export recording itself) without the bundle refusing to load."""
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                **{k: v for k, v in manifest.items() if k not in ("format", "format_version", MANIFEST_CHECKSUM)}}
+    manifest[MANIFEST_CHECKSUM] = manifest_sha256(manifest)
+    write_json(Path(path) / MANIFEST, manifest)
+
+
+def inside(folder: Path, name: Any, what: str = "file") -> Path:
+    """``folder / name`` for a name read from a manifest, refusing one that could reach outside ``folder``
+    (absolute, with ``..``, or through a link)."""
+    bad = (not isinstance(name, str) or not name or "\0" in name
+           or PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive
+           or ".." in PurePosixPath(name.replace("\\", "/")).parts)
+    if not bad:
+        target = folder / name
+        bad = not target.resolve().is_relative_to(folder.resolve())
+    if bad:
+        raise BundleError(f"{folder / MANIFEST if what == 'file' else folder}: {what} name {name!r} points outside "
+                          "the bundle folder; refusing to open it")
+    return target
 
 
 def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
@@ -44,10 +82,9 @@ def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
         atomic_write(tmp / WEIGHTS, lambda p: save_file(tensors, p))  # fsynced, like every other file
         write_json(tmp / VOCAB, vocab)
         for name, write in (members or {}).items():
-            write(tmp / "members" / name)
+            write(_member_dir(tmp, name))
         files = {name: sha256_file(tmp / name) for name in (WEIGHTS, VOCAB)}
-        write_json(tmp / MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
-                                    "files": files})
+        write_manifest(tmp, {**manifest, "files": files})
         replace_dir(tmp, path)
     finally:
         if tmp.exists():
@@ -74,12 +111,26 @@ def load_bundle(path: str | Path) -> tuple[dict[str, Any], list[str], dict[str, 
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(f"{mpath}: not a senti model manifest")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise BundleError(f"{path}: bundle format version {version!r}; this senti reads version {FORMAT_VERSION}"
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise BundleError(f"{path}: bundle format version {version!r}; this senti reads versions "
+                          f"{', '.join(map(str, READABLE_VERSIONS))}"
                           + (" — upgrade senti to load it" if isinstance(version, int) and version > FORMAT_VERSION
                              else ""))
-    for name, expected in manifest.get("files", {}).items():
-        fpath = path / name
+    recorded = manifest.pop(MANIFEST_CHECKSUM, None)
+    if recorded is None and version >= 2:
+        raise BundleError(f"{mpath}: no {MANIFEST_CHECKSUM} — the manifest was edited or is incomplete; "
+                          "save the model again")
+    if recorded is not None and recorded != manifest_sha256(manifest):
+        raise BundleError(f"{mpath}: checksum mismatch — the manifest was edited after the model was saved "
+                          "(labels, configs or checksums changed); save the model again instead of editing it")
+    files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise BundleError(f"{mpath}: 'files' must map file names to sha256 checksums")
+    model = manifest.get("model")
+    for member in model.get("members", []) if isinstance(model, dict) else []:
+        _member_dir(path, member)
+    for name, expected in files.items():
+        fpath = inside(path, name)
         if not fpath.is_file():
             raise BundleError(f"{path}: missing file {name}")
         if sha256_file(fpath) != expected:
@@ -95,3 +146,10 @@ def load_bundle(path: str | Path) -> tuple[dict[str, Any], list[str], dict[str, 
     except SafetensorError as e:
         raise BundleError(f"{path / WEIGHTS}: not a valid safetensors file ({e})") from e
     return manifest, vocab, weights
+
+
+def _member_dir(path: Path, name: Any) -> Path:
+    """The sub-bundle folder of ensemble member ``name``: one plain folder name under members/."""
+    if isinstance(name, str) and ("/" in name or "\\" in name or name in (".", "")):
+        raise BundleError(f"{path}: member name {name!r} is not a plain folder name; refusing to open it")
+    return inside(path / MEMBERS, name, "member")
