@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from senti.bundle import MANIFEST, BundleError, bundle_dir
+from senti.bundle import MANIFEST, BundleError, bundle_dir, write_manifest
 from senti.errors import ConfigError
-from senti.io import atomic_write, read_json, sha256_file, write_json
+from senti.io import atomic_write, read_json, sha256_file
 
 log = logging.getLogger("senti")
 
@@ -83,7 +83,7 @@ def export_onnx(path: str | Path, quantize: str | None = None) -> Path:
     manifest.setdefault("exports", {})[name] = {
         "file": target.name, "sha256": sha256_file(target), "max_abs_diff": diff,
         "opset": graph.opset_import[0].version, "quantize": quantize}
-    write_json(directory / MANIFEST, manifest)
+    write_manifest(directory, manifest)  # with a fresh manifest checksum
     log.info("wrote %s (%.1f MB); max |Δp| vs PyTorch on probe batches: %.2g", target,
              target.stat().st_size / 1e6, diff)
     return target
