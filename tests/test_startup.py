@@ -1,0 +1,50 @@
+"""Lazy imports: a command loads only what it uses. `senti --help` and `import senti` load neither torch nor
+scikit-learn; scoring with an n-gram model never needs torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NBSVM = Path(__file__).parent / "fixtures" / "legacy" / "nbsvm"
+HEAVY = ("torch", "sklearn")
+
+
+def loaded_after(code: str) -> dict[str, bool]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps({{m: m in sys.modules for m in {list(HEAVY)!r}}}))"
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_import_senti_loads_no_heavy_library():
+    assert loaded_after("import senti") == dict.fromkeys(HEAVY, False)
+
+
+def test_the_cli_and_its_help_load_no_heavy_library():
+    code = ("import contextlib, io\nfrom senti.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['train', '--help'])")
+    assert loaded_after(code) == dict.fromkeys(HEAVY, False)
+
+
+def test_public_names_still_resolve():
+    import senti
+
+    for name in senti.__all__:
+        assert getattr(senti, name) is not None, name
+    with pytest.raises(AttributeError):
+        senti.no_such_name  # noqa: B018
+
+
+# Strict: once the n-gram path is free of both, this passes and pytest says to drop the mark.
+@pytest.mark.xfail(strict=True, reason="bundle.py (torch tensors, safetensors.torch), models/registry.py, "
+                   "models/linear.py (CountVectorizer), scoring/*, runtime/cpu.py and pipeline.py "
+                   "(evaluation.metrics) still import torch / scikit-learn at module level on the n-gram path")
+def test_an_ngram_model_predicts_without_torch_or_sklearn():
+    code = f"import senti\nprint(senti.load({str(NBSVM)!r}).predict(['a great film']))"
+    assert loaded_after(code) == dict.fromkeys(HEAVY, False)
