@@ -10,7 +10,7 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(not torch.__version__.star
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet "torch==$TORCH_VERSION"
 fi
-.venv/bin/python -m pip install --quiet -e ".[dev,word2vec]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+.venv/bin/python -m pip install --quiet -e ".[dev,word2vec,lemma]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 .venv/bin/python -c "import senti, torch; print(f'senti {senti.__version__} with torch {torch.__version__} in .venv')"
 # The browser test (tests/test_web_page.py) drives Debian's `chromium` through Playwright's Python package
 # (Playwright's own browser download needs the internet). Installed here when missing, as root with apt-get;

@@ -55,6 +55,7 @@ class CleanConfig:
     emoji: str = "keep"  # keep | map | drop
     stopwords: bool = False
     stem: str | None = None  # None | "snowball" (needs nltk)
+    lemmatize: bool = False  # lemmas from simplemma's tables (pip install 'senti[lemma]'); not with stem
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 
 from senti.config import CleanConfig
+from senti.errors import ConfigError
 from senti.text.tokenize import tokenize
 
 _HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
@@ -26,10 +28,12 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF]")
 # The Kaggle tweets write apostrophes as backquotes ("don`t", in a third of them): read them as apostrophes.
 _BACKQUOTE = re.compile(r"(?<=[^\W\d_])`(?=[^\W\d_])")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # a word as the tokeniser reads it
 
 # Negations flip sentiment, so they are kept even when stop words are removed.
-_KEEP = {"no", "nor", "not", "never", "none", "nothing", "nobody", "nowhere", "cannot", "against",
-         "but", "very", "too", "few", "more", "most", "less", "least", "only", "again"}
+NEGATIONS_AND_DEGREE = frozenset({"no", "nor", "not", "never", "none", "nothing", "nobody", "nowhere", "cannot",
+                                  "against", "but", "very", "too", "few", "more", "most", "less", "least", "only",
+                                  "again"})
 
 
 def _emoji_name(match: re.Match[str]) -> str:
@@ -48,13 +52,18 @@ class Cleaner:
         self.config = config or CleanConfig()
         self._steps = self._compile(self.config)
         self._stopwords: frozenset[str] = frozenset()
+        # Each word's stem or lemma (one of the two; None: the words as they are).
         self._stem: Callable[[str], str] | None = None
         if self.config.stopwords:
             from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-            self._stopwords = frozenset(ENGLISH_STOP_WORDS - _KEEP)
+            self._stopwords = frozenset(ENGLISH_STOP_WORDS - NEGATIONS_AND_DEGREE)
+        if self.config.stem and self.config.lemmatize:
+            raise ConfigError(f"clean: choose stem={self.config.stem!r} or lemmatize, not both")
         if self.config.stem:
             self._stem = _make_stemmer(self.config.stem)
+        elif self.config.lemmatize:
+            self._stem = _make_lemmatizer()
 
     @staticmethod
     def _compile(c: CleanConfig) -> list[Callable[[str], str]]:
@@ -131,3 +140,31 @@ def _make_stemmer(kind: str) -> Callable[[str], str]:
     except ImportError as e:
         raise ImportError("stemming needs NLTK: pip install nltk (no data download is needed)") from e
     return SnowballStemmer("english").stem
+
+
+def _make_lemmatizer() -> Callable[[str], str]:
+    """English lemmas from simplemma's tables, which ship in its wheel: nothing is downloaded, and a word it does
+    not know stays as it is. Unlike a stem, a lemma is a real word ("movies" → "movie", "were" → "be").
+
+    Applied to the words inside each whitespace-separated chunk ("running!" → "run!"), except contractions:
+    simplemma reads "didn't" as "do", which would turn "I didn't like it" into "I do like it"."""
+    try:
+        import simplemma
+    except ImportError as e:
+        raise ImportError("lemmatizing needs simplemma: pip install 'senti[lemma]' (or pip install simplemma)") from e
+    lemmatize = simplemma.lemmatize
+
+    # Texts repeat their words: a cache makes each distinct word cost one table look-up.
+    @functools.lru_cache(maxsize=1 << 18)
+    def lemma(word: str) -> str:
+        out = lemmatize(word, lang="en") or word  # never an empty lemma, which would drop the token
+        return out.lower() if word.islower() else out  # simplemma writes "i" as "I": lowercased text stays so
+
+    def one(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word if "'" in word or "’" in word else lemma(word)
+
+    def chunk(text: str) -> str:
+        return lemma(text) if text.isalpha() else _WORD.sub(one, text)
+
+    return chunk
