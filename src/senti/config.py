@@ -37,6 +37,9 @@ class DataConfig:
     encoding: str = "utf-8"  # of the data files; UTF-8 also reads through a byte-order mark
     encoding_errors: str = "strict"  # strict: fail naming the byte and row | replace: U+FFFD, counted
     empty: str = "skip"  # rows with an empty text: skip (counted in the log and data.json) | error
+    # Rename labels as they are read ("0=negative,1=positive" or a table), e.g. to match a test file's spelling.
+    label_map: str | dict[str, str] | None = None
+    fold_label_case: bool = False  # Positive / positive: one class (the commoner spelling) instead of an error
 
 
 @dataclass

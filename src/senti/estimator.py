@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from senti.data.labels import canonical_label
 from senti.pipeline import SentimentModel
 
 
@@ -43,15 +44,17 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         X, y = list(X), list(y)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} texts but y has {len(y)} labels")
-        self._label_type = type(y[0]) if y else str
         frame = pd.DataFrame({"text": X, "label": y})
         params = {k: v for k, v in self.get_params().items() if k not in ("model", "verbose")}
         run = train(None, train=frame, model=self.model, progress=self.verbose, **params)
         self.model_: SentimentModel = run.model
         self.history_ = run.history
-        # Answer in the caller's label type (ints stay ints), ordered like predict_proba's columns.
-        by_str = {str(v).strip(): v for v in y}
-        self.classes_ = np.asarray([by_str[c] for c in run.model.labels])
+        # Answer in the caller's labels (ints stay ints, 0.0 stays 0.0, like scikit-learn's classes_), ordered like
+        # predict_proba's columns; senti spells each label as canonical_label does while training.
+        first: dict[str, object] = {}
+        for v in y:
+            first.setdefault(canonical_label(v), v)
+        self.classes_ = np.asarray([first[c] for c in run.model.labels])
         return self
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:

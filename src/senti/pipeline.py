@@ -14,7 +14,7 @@ import torch
 
 from senti.bundle import BundleError, bundle_dir, load_bundle, save_bundle
 from senti.config import CleanConfig, VocabConfig
-from senti.errors import ConfigError, DataError
+from senti.errors import ConfigError
 from senti.evaluation.metrics import classification_metrics
 from senti.models.ensemble import EnsembleClassifier
 from senti.models.linear import LinearTextClassifier
@@ -143,11 +143,14 @@ class SentimentModel:
     def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
         return float(np.mean(self.predict(texts) == np.asarray(labels, dtype=object)))
 
-    def evaluate(self, texts: Sequence[str], labels: Sequence[str], batch_size: int | None = None) -> dict:
-        unknown = sorted(set(labels) - set(self.classes_))
-        if unknown:
-            raise DataError(f"labels {unknown} are not among the model's classes {self.labels}")
-        return classification_metrics(list(labels), list(self.predict(texts, batch_size)), self.labels)
+    def evaluate(self, texts: Sequence[str], labels: Sequence[str], batch_size: int | None = None,
+                 label_map: str | dict[str, str] | None = None) -> dict:
+        """Metrics against ``labels``, matched to the model's classes as senti reads labels (``1.0`` is ``1``)
+        after ``label_map`` (``"0=negative,1=positive"``); a label still unknown is a DataError."""
+        from senti.data.labels import match_labels  # here: senti.data loads pandas, which predicting never needs
+
+        labels = match_labels(labels, self.labels, label_map)
+        return classification_metrics(labels, list(self.predict(texts, batch_size)), self.labels)
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:

@@ -22,10 +22,11 @@ from senti.cli.app import main
               type=click.Choice(["strict", "replace"]), help="Undecodable bytes: fail, or replace with U+FFFD.")
 @click.option("--empty", default="skip", show_default=True, type=click.Choice(["skip", "error"]),
               help="Rows with an empty text: skip them (counted) or fail.")
+@click.option("--label-map", help="Rename the file's labels to the model's, e.g. 0=negative,1=positive.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | None, text_column: str,
              label_column: str, data_dir: str | None, encoding: str, encoding_errors: str, empty: str,
-             as_json: bool) -> None:
+             label_map: str | None, as_json: bool) -> None:
     """Accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix of a trained model."""
     import senti
     from senti.evaluation.metrics import format_metrics
@@ -36,7 +37,7 @@ def evaluate(run_dir: str, dataset: str | None, split: str, input_file: str | No
           else senti.read_texts(input_file, text_column, label_column, encoding=encoding,
                                 encoding_errors=encoding_errors, empty=empty))
     model = senti.load(run_dir)
-    metrics = model.evaluate(df["text"].tolist(), df["label"].tolist())
+    metrics = model.evaluate(df["text"].tolist(), df["label"].tolist(), label_map=label_map)
     click.echo(json.dumps(metrics, indent=2) if as_json else format_metrics(metrics))
 
 

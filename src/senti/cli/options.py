@@ -51,6 +51,11 @@ def training_options(f: Any) -> Any:
                      "[strict]."),
         click.option("--empty", type=click.Choice(["skip", "error"]),
                      help="Rows with an empty text: skip them (counted in the log and data.json) or fail [skip]."),
+        click.option("--label-map", help="Rename labels as they are read, e.g. 0=negative,1=positive (to make a "
+                     "test file's spellings match the training file's)."),
+        click.option("--fold-label-case", is_flag=True, default=None,
+                     help="Labels that differ only in case (Positive / positive) are one class, spelled as the "
+                     "commoner one, instead of an error."),
         click.option("--epochs", type=int),
         click.option("--batch-size", type=int),
         click.option("--lr", type=float, help="Learning rate."),

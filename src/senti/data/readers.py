@@ -26,6 +26,7 @@ from typing import IO
 
 import pandas as pd
 
+from senti.data.labels import canonical_label
 from senti.errors import DataError
 
 log = logging.getLogger("senti")
@@ -338,7 +339,5 @@ def _one_line(e: Exception) -> str:
 
 
 def _label_str(v: object) -> str:
-    # 1 and 1.0 and "1" are one label, whether a spreadsheet stored it as a number or a string.
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
+    # 1 and 1.0 and "1" (and "1.0") are one label, whether a spreadsheet stored it as a number or a string.
+    return canonical_label(v)
