@@ -12,10 +12,12 @@ from click.testing import CliRunner
 
 import senti
 from senti.cli import main
+from senti.config import nest
 from senti.models import linear
 from senti.models.registry import PRESETS
 from senti.training import trainer as trainer_mod
-from senti.training.run import _member_config, nest, resolve_config
+from senti.training.resolve import member_config as _member_config
+from senti.training.resolve import resolve_config
 
 from .conftest import DATA_DIR, NEG, POS, interrupt_at_step, needs_data, synthetic_reviews
 
@@ -152,7 +154,7 @@ def test_preset_at_k_members_train_with_another_seed_on_the_same_split():
 
 
 def test_split_seed_fixes_the_validation_split_whatever_the_training_seed(data):
-    from senti.training.run import load_splits
+    from senti.data.splits import load_splits
 
     def valid_texts(seed, split_seed):
         cfg = resolve_config(nest({"train_file": str(data / "train.csv"), "seed": seed, "split_seed": split_seed}))
@@ -212,8 +214,9 @@ def test_the_bundle_holds_the_ngram_member_refitted_on_train_and_validation(ense
     assert set(refitted) == {"nbsvm3"} and refitted["nbsvm3"]["texts"] == 400  # 360 train + 40 validation
     as_trained = senti.load(run_dir / "members" / "nbsvm3")  # the member run: what the stacker was fitted on
     in_bundle = senti.load(run_dir)
-    member = in_bundle.net.members["nbsvm3"]
+    member = senti.load(run_dir / "model" / "members" / "nbsvm3")  # the member as the bundle holds it
     assert member.metadata["refit"] == {"texts": 400, "of": "train + validation"}
+    assert in_bundle.scorer.member_metadata["nbsvm3"] == member.metadata
     assert len(member.net.vocabulary_) > len(as_trained.net.vocabulary_)  # n-grams seen only in validation
     test = pd.read_csv(data / "test.csv")  # its recorded test accuracy is its own, from the stack's scoring pass
     assert refitted["nbsvm3"]["test_accuracy"] == member.score(test["text"].tolist(), test["label"].tolist())

@@ -17,14 +17,14 @@ from safetensors.torch import load_file
 
 import senti
 from senti.cli import main
-from senti.config import CleanConfig, TrainConfig, VocabConfig
+from senti.config import CleanConfig, TrainConfig, VocabConfig, nest
 from senti.models.registry import build_model, full_model_config
 from senti.models.rnn import RNNClassifier
 from senti.text import Vocabulary, tokenize
 from senti.text.vectors import read_vectors, write_vectors
 from senti.training import trainer as trainer_mod
 from senti.training.lm import ENCODER_PREFIXES, PretrainConfig, load_encoder, pretrain_encoder
-from senti.training.run import nest, resolve_config
+from senti.training.resolve import resolve_config
 
 from .conftest import FILLER, NEG, POS, interrupt_at_step, synthetic_reviews
 

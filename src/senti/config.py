@@ -6,7 +6,6 @@ exactly how it was made (spaCy's habit). Sections mirror the data flow: data →
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -151,5 +150,46 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def replace(cfg: Any, **changes: Any) -> Any:
-    return dataclasses.replace(cfg, **changes)
+# Which section each flat option (a CLI flag, a keyword of ``senti.train``) belongs to.
+SECTION_OF = {
+    **{k: "data" for k in ("dataset", "train_file", "valid", "test", "text_column", "label_column", "data_dir",
+                           "split_seed",
+                           "valid_fraction", "group_column", "max_train_samples", "max_test_samples", "encoding",
+                           "encoding_errors", "empty", "label_map", "fold_label_case")},
+    **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
+    **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",
+                            "clip_grad_norm", "seed", "device", "bf16", "num_threads", "max_minutes",
+                            "checkpoint_every", "tensorboard", "embeddings", "freeze_embeddings", "encoder",
+                            "lr_decay", "gradual_unfreeze")},
+    **{k: "model" for k in ("cell", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling",
+                            "dense_size", "dropout", "embedding_dropout", "kernel_sizes", "num_filters",
+                            "architecture", "refit")},
+    **{k: "clean" for k in ("html", "urls", "emails", "mentions", "hashtags", "numbers", "punctuation", "lowercase",
+                            "repeated_chars", "emoji", "stopwords", "stem", "lemmatize")},
+}
+
+
+def nest(options: dict[str, Any]) -> dict[str, Any]:
+    """Turn flat options (``epochs=3``) into config sections (``{"train": {"epochs": 3}}``); section dicts
+    and ``preset`` pass through. ``train_file`` is the flat name of ``data.train``; ``model`` names a preset."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key == "model" and isinstance(value, str):
+            out["preset"] = value
+        elif key == "train" and isinstance(value, (str, Path)):
+            out.setdefault("data", {})["train"] = str(value)
+        elif key in ("data", "clean", "vocab", "model", "train") and isinstance(value, dict):
+            out[key] = merge(out.get(key, {}), value)
+        elif key in ("preset", "config"):
+            out[key] = value
+        elif key in SECTION_OF:
+            section = SECTION_OF[key]
+            out.setdefault(section, {})["train" if key == "train_file" else key] = (
+                str(value) if isinstance(value, Path) else value)
+        else:
+            raise ConfigError(f"unknown training option {key!r}")
+    if "config" in out:
+        out = merge(load_toml(out.pop("config")), out)
+    return out

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -33,6 +34,14 @@ class DatasetSpec:
     dedupe: bool = False
     labelled: bool = True
     group: str | None = None  # a source column naming what each text is about (IMDB: the movie's page)
+    # Cleaning and length settings that suit this kind of text ({"clean": {...}, "vocab": {...}}); a run's
+    # preset gives way to them and the user's own settings override them.
+    defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+_TWEETS = {"clean": {"mentions": True, "hashtags": True, "repeated_chars": True, "emoji": "map"},
+           "vocab": {"max_length": 64, "min_count": 1}}
+_SENTENCES = {"vocab": {"max_length": 64, "min_count": 1}}
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -45,20 +54,23 @@ DATASETS: dict[str, DatasetSpec] = {
                     "IMDB unlabelled reviews, 50k", labelled=False),
         DatasetSpec("uci_sentences", "uci_sentiment_sentences", {"all": "sentences.csv.gz"},
                     "UCI labelled sentences (Amazon, IMDB, Yelp), 3k, 0/1",
-                    {"0": "negative", "1": "positive"}, dedupe=True),
+                    {"0": "negative", "1": "positive"}, dedupe=True, defaults=_SENTENCES),
         DatasetSpec("tweets", "tweet_sentiment_extraction", {"train": "train.csv.gz", "test": "test.csv.gz"},
-                    "Kaggle Tweet Sentiment Extraction, 27k/3.5k, 3 classes"),
+                    "Kaggle Tweet Sentiment Extraction, 27k/3.5k, 3 classes", defaults=_TWEETS),
         DatasetSpec("airline_tweets", "twitter_us_airline", {"all": "tweets.csv.gz"},
-                    "Twitter US Airline Sentiment, 14.6k, 3 classes", dedupe=True),
+                    "Twitter US Airline Sentiment, 14.6k, 3 classes", dedupe=True, defaults=_TWEETS),
         DatasetSpec("sst2", "sst2", {"train": "train.csv.gz", "test": "dev.csv.gz"},
                     "SST-2 (GLUE) phrases 67k / dev sentences 872, 0/1",
-                    {"0": "negative", "1": "positive"}),
+                    {"0": "negative", "1": "positive"}, defaults=_SENTENCES),
         DatasetSpec("sst5", "sst5", {"train": "train.csv.gz", "test": "dev.csv.gz"},
                     "SST-5 sentences 8.5k / dev 1.1k, 5 classes",
                     {"0": "very negative", "1": "negative", "2": "neutral", "3": "positive",
-                     "4": "very positive"}),
+                     "4": "very positive"}, defaults=_SENTENCES),
     ]
 }
+
+# The same defaults by dataset name, for the callers that only need these (e.g. pretraining's cleaning).
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {name: s.defaults for name, s in DATASETS.items() if s.defaults}
 
 
 def _candidate_dirs() -> list[Path]:

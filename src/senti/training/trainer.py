@@ -37,8 +37,6 @@ log = logging.getLogger("senti")
 CHECKPOINT = "last.ckpt"
 
 
-
-
 @dataclass
 class TrainState:
     epoch: int = 0  # completed epochs
@@ -307,6 +305,17 @@ def _sigint_requests_stop():
         yield stop
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def validation_row(y: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Validation loss, accuracy and macro-F1 from predicted probabilities (models fitted in one go, and the
+    stacker), under the names the training loop's history uses."""
+    from sklearn.metrics import f1_score, log_loss
+
+    pred = proba.argmax(1)
+    return {"val_loss": float(log_loss(y, proba, labels=range(n_classes))),
+            "val_accuracy": float((pred == y).mean()),
+            "val_macro_f1": float(f1_score(y, pred, average="macro"))}
 
 
 def checkpoint_path(run_dir: Path) -> Path:

@@ -1,0 +1,113 @@
+"""The neural branch of a run: vocabulary, optional pretrained starting points (word vectors, an encoder),
+the network, and the training loop with its checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from senti.config import RunConfig
+from senti.io import read_json
+from senti.models.registry import build_model, full_model_config
+from senti.pipeline import SentimentModel
+from senti.text import Cleaner, Vocabulary, tokenize
+from senti.training.rundir import tensorboard_logger, write_history, write_run_files
+from senti.training.trainer import Trainer, TrainState, checkpoint_path, describe_state
+
+log = logging.getLogger("senti")
+
+
+def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool, labels: list[str],
+                  train_df: pd.DataFrame, train_y: np.ndarray, valid_df: pd.DataFrame, valid_y: np.ndarray,
+                  test_df: pd.DataFrame | None, t0: float) -> tuple[SentimentModel, TrainState]:
+    """Build (or, resuming, restore) the vocabulary and the network, then fit it; returns the model with the
+    best epoch's weights and the training state."""
+    cleaner = Cleaner(cfg.clean)
+    train_tokens = [tokenize(cleaner(t)) for t in train_df["text"]]
+    encoder = None
+    if cfg.train.encoder and not resume:  # a resumed run has the weights in its checkpoint
+        from senti.training.lm import load_encoder
+
+        encoder = load_encoder(cfg.train.encoder)
+    if resume and run_dir is not None:
+        vocab = Vocabulary(read_json(run_dir / "vocab.json"))
+    elif encoder is not None:
+        vocab = encoder.vocab
+    else:
+        vocab = Vocabulary.build(train_tokens, cfg.vocab.max_size, cfg.vocab.min_count)
+    vectors, starts = None, {}
+    if cfg.train.embeddings and not resume:
+        vectors, coverage = _read_embeddings(cfg, vocab, train_tokens)
+        starts["embeddings"] = {"path": cfg.train.embeddings, "coverage": coverage}
+    if resume and run_dir is not None and (run_dir / "pretrained.json").is_file():
+        starts = read_json(run_dir / "pretrained.json")
+    if encoder is not None:
+        starts["encoder"] = {"path": cfg.train.encoder, "pretraining": {
+            k: encoder.pretraining.get(k) for k in ("source", "texts", "tokens", "epochs_run", "seconds")}}
+    v = cfg.vocab
+    train_ids = [vocab.encode(t, v.max_length, v.truncate) for t in train_tokens]
+    del train_tokens
+    valid_ids = [vocab.encode(tokenize(cleaner(t)), v.max_length, v.truncate) for t in valid_df["text"]]
+    log.info("data: %d train / %d validation / %s test examples, %d classes %s, vocabulary %d, %.1fs to prepare",
+             len(train_ids), len(valid_ids), len(test_df) if test_df is not None else "no", len(labels), labels,
+             len(vocab), time.perf_counter() - t0)
+
+    cfg.model = full_model_config({**cfg.model, "vocab_size": len(vocab), "num_classes": len(labels)})
+    torch.manual_seed(cfg.train.seed)
+    net = build_model(cfg.model)
+    if encoder is not None and not resume:
+        from senti.training.lm import load_encoder_weights
+
+        load_encoder_weights(net, encoder)
+        log.info("encoder: embeddings and %d RNN layer(s) from %s", cfg.model["num_layers"], cfg.train.encoder)
+    if vectors is not None:
+        with torch.no_grad():
+            net.embedding.weight.copy_(torch.from_numpy(vectors))
+    if not resume:
+        write_run_files(run_dir, cfg, vocab=vocab.itos, **({"pretrained": starts} if starts else {}))
+    callbacks = [lambda s: write_history(run_dir, s)] if run_dir else []
+    if cfg.train.tensorboard and run_dir is not None:
+        callbacks.append(tensorboard_logger(run_dir / "tensorboard"))
+
+    def on_epoch_end(state: TrainState) -> None:
+        for callback in callbacks:
+            callback(state)
+
+    trainer = Trainer(net, cfg.train, checkpoint_dir=run_dir / "checkpoints" if run_dir else None,
+                      progress=progress, on_epoch_end=on_epoch_end)
+    if resume and run_dir is not None:
+        trainer.load_checkpoint(checkpoint_path(run_dir))
+        log.info("resuming %s at epoch %d, step %d", run_dir, trainer.state.epoch + 1, trainer.state.step)
+    state = trainer.fit(train_ids, train_y, valid_ids, valid_y)
+    net.cpu().eval()
+
+    model = SentimentModel(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
+                           {"training": {**describe_state(state), "preset": cfg.preset,
+                                         "dataset": cfg.data.dataset or cfg.data.train, **starts}})
+    return model, state
+
+
+def _read_embeddings(cfg: RunConfig, vocab: Vocabulary, train_tokens: list[list[str]]
+                     ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Pretrained vectors for the vocabulary (found words; random rows of the same scale for the rest); the
+    embedding size follows the vectors. Coverage is logged and kept in the run's data.json."""
+    from collections import Counter
+
+    from senti.text.vectors import align_vectors, read_vectors
+
+    words, vectors = read_vectors(cfg.train.embeddings, set(vocab.itos))
+    counts = Counter(t for tokens in train_tokens for t in tokens)
+    matrix, coverage = align_vectors(vocab.itos, words, vectors, counts=counts, seed=cfg.train.seed)
+    if cfg.model.get("embedding_dim") != matrix.shape[1]:
+        log.info("embeddings: embedding size %d, from the vectors", matrix.shape[1])
+        cfg.model["embedding_dim"] = int(matrix.shape[1])
+    log.info("embeddings: %d of %d vocabulary words found in %s (%.1f%% of training tokens)%s", coverage["found"],
+             coverage["vocab_size"], cfg.train.embeddings, 100 * (coverage["token_fraction"] or 0),
+             "; frozen" if cfg.train.freeze_embeddings else "")
+    return matrix, coverage
