@@ -162,6 +162,8 @@ def test_predict_takes_a_separator(scored_inputs, tmp_path):
     assert out["review"].tolist() == df["review"].tolist()  # "loved it; wonderful" kept whole
     assert "--sep" in one_error_line(invoke("predict", NBSVM, "--input", d / "in.parquet", "--sep", ";",
                                             "--text-column", "review"))
+    without = one_error_line(invoke("predict", NBSVM, "--input", d / "semi.csv", "--text-column", "review"))
+    assert "pass --sep ';'" in without
 
 
 def test_integrated_gradients_on_an_ngram_model_speaks_cli():

@@ -77,6 +77,15 @@ def _separator(sep: str) -> str:
     return sep
 
 
+def _separator_hint(columns: pd.Index) -> str:
+    """A single column whose name holds another separator: the file is most likely separated by that one."""
+    if len(columns) != 1:
+        return ""
+    found = next((sep for sep in (";", "\t", "|") if sep in str(columns[0])), None)
+    return f"; the header looks separated by {found!r}: pass --sep {'tab' if found == chr(9) else repr(found)}" \
+        if found else ""
+
+
 def _parquet_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -106,7 +115,7 @@ def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[tuple[pd.DataFrame, lis
 def _with_text(chunk: pd.DataFrame, text_column: str, path: str) -> tuple[pd.DataFrame, list[str]]:
     if text_column not in chunk.columns:
         raise DataError(f"{path}: no text column {text_column!r}; columns present: {list(chunk.columns)} "
-                        "(choose one with --text-column)")
+                        f"(choose one with --text-column){_separator_hint(chunk.columns)}")
     # A missing cell (JSON null) is scored as an empty text, so the output keeps one row per input row.
     texts = ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in chunk[text_column]]
     return chunk, texts
