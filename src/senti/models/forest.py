@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from sklearn.ensemble import RandomForestClassifier
 
+from senti.errors import ConfigError
 from senti.models.linear import LinearTextClassifier
 
 _ARRAYS = ("idf", "left", "right", "feature", "threshold", "values", "roots", "importance", "class_means")
@@ -34,7 +35,7 @@ class ForestConfig:
 
     def __post_init__(self) -> None:
         if self.kind != "random-forest":
-            raise ValueError(f"model.kind must be 'random-forest', got {self.kind!r}")
+            raise ConfigError(f"model.kind must be 'random-forest', got {self.kind!r}")
 
 
 class ForestTextClassifier(LinearTextClassifier):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from senti.errors import ConfigError
 from senti.models.layers import ClassifierHead, pool_states
 from senti.models.rnn import reverse_index
 
@@ -39,7 +40,7 @@ class MinGRUConfig:
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
-            raise ValueError(f"model.pooling must be one of {POOLINGS} for a minGRU, got {self.pooling!r}")
+            raise ConfigError(f"model.pooling must be one of {POOLINGS} for a minGRU, got {self.pooling!r}")
 
 
 class _LinearRecurrence(torch.autograd.Function):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from senti.errors import ConfigError
 from senti.models.layers import ClassifierHead, pool_states
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -38,11 +39,11 @@ class RNNConfig:
 
     def __post_init__(self) -> None:
         if self.init not in ("torch", "keras"):
-            raise ValueError(f"model.init must be 'torch' or 'keras', got {self.init!r}")
+            raise ConfigError(f"model.init must be 'torch' or 'keras', got {self.init!r}")
         if self.cell not in CELLS:
-            raise ValueError(f"model.cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+            raise ConfigError(f"model.cell must be one of {sorted(CELLS)}, got {self.cell!r}")
         if self.pooling not in POOLINGS:
-            raise ValueError(f"model.pooling must be one of {POOLINGS}, got {self.pooling!r}")
+            raise ConfigError(f"model.pooling must be one of {POOLINGS}, got {self.pooling!r}")
 
 
 def reverse_index(lengths: torch.Tensor, max_len: int) -> torch.Tensor:

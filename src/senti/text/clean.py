@@ -68,7 +68,7 @@ class Cleaner:
     @staticmethod
     def _compile(c: CleanConfig) -> list[Callable[[str], str]]:
         if c.emoji not in ("keep", "map", "drop"):
-            raise ValueError(f"clean.emoji must be 'keep', 'map' or 'drop', got {c.emoji!r}")
+            raise ConfigError(f"clean.emoji must be 'keep', 'map' or 'drop', got {c.emoji!r}")
         # Each regex runs only when a cheap substring test says it can match: cleaning was the slowest part of
         # prediction (the e-mail pattern alone cost more than tokenising).
         steps: list[Callable[[str], str]] = [
@@ -134,7 +134,7 @@ class Cleaner:
 
 def _make_stemmer(kind: str) -> Callable[[str], str]:
     if kind != "snowball":
-        raise ValueError(f"clean.stem must be 'snowball' or empty, got {kind!r}")
+        raise ConfigError(f"clean.stem must be 'snowball' or empty, got {kind!r}")
     try:
         from nltk.stem.snowball import SnowballStemmer
     except ImportError as e:

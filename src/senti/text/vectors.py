@@ -17,6 +17,7 @@ from typing import IO
 import numpy as np
 
 from senti.data.readers import DataError
+from senti.errors import ConfigError
 from senti.io import atomic_write
 from senti.text.vocab import PAD, UNK
 
@@ -38,7 +39,7 @@ def read_vectors(path: str | Path, vocab: Collection[str] | None = None, *,
     file can be wrong raises :class:`~senti.data.readers.DataError` naming the file and the line (or word).
     """
     if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+        raise ConfigError(f"fmt must be one of {FORMATS}, got {fmt!r}")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")

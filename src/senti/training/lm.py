@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from senti.bundle import BundleError, load_bundle, save_bundle
 from senti.config import CleanConfig, TrainConfig, VocabConfig
+from senti.errors import ConfigError, DataError
 from senti.io import write_json
 from senti.models.registry import build_model, full_model_config, resolve_preset
 from senti.models.rnn import RNNClassifier
@@ -115,10 +116,10 @@ def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | d
     vocab_cfg = vocab or VocabConfig()
     model_cfg = dict(resolve_preset(model)["model"]) if isinstance(model, str) else dict(model)
     if model_cfg.get("architecture") != "senti.rnn.v1":
-        raise ValueError("language-model pretraining needs a recurrent model (senti.rnn.v1), "
+        raise ConfigError("language-model pretraining needs a recurrent model (senti.rnn.v1), "
                          f"not {model_cfg.get('architecture')}")
     if len(texts) < 2:
-        raise ValueError(f"pretraining needs unlabelled texts; got {len(texts)}")
+        raise DataError(f"pretraining needs unlabelled texts; got {len(texts)}")
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     cleaner = Cleaner(clean)

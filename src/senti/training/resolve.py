@@ -12,6 +12,7 @@ from typing import Any
 
 from senti.config import CleanConfig, RunConfig, merge
 from senti.data.datasets import DATASETS
+from senti.errors import ConfigError
 from senti.models.registry import is_ensemble, is_neural, resolve_preset
 
 log = logging.getLogger("senti")
@@ -47,13 +48,13 @@ def _adopt_encoder(cfg: RunConfig, overrides: dict[str, Any]) -> None:
     from senti.training.lm import ENCODER_SHAPE, load_encoder
 
     if cfg.train.embeddings:
-        raise ValueError("give either --encoder (pretrained embeddings and RNN) or --embeddings, not both")
+        raise ConfigError("give either --encoder (pretrained embeddings and RNN) or --embeddings, not both")
     if not is_neural(cfg.model) or cfg.model.get("architecture") != "senti.rnn.v1":
-        raise ValueError(f"--encoder needs a recurrent model; {cfg.preset!r} is not one")
+        raise ConfigError(f"--encoder needs a recurrent model; {cfg.preset!r} is not one")
     enc = load_encoder(cfg.train.encoder)
     for key in ENCODER_SHAPE:
         if key in (overrides.get("model") or {}) and overrides["model"][key] != enc.model[key]:
-            raise ValueError(f"--{key.replace('_', '-')} {overrides['model'][key]} does not fit the encoder "
+            raise ConfigError(f"--{key.replace('_', '-')} {overrides['model'][key]} does not fit the encoder "
                              f"{cfg.train.encoder}, which has {key} = {enc.model[key]!r}")
     changed = {k: (cfg.model.get(k), enc.model[k]) for k in ENCODER_SHAPE
                if k != "vocab_size" and k in cfg.model and cfg.model[k] != enc.model[k]}

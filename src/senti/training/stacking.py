@@ -15,7 +15,7 @@ import pandas as pd
 
 from senti.config import RunConfig
 from senti.data.datasets import get_spec
-from senti.data.readers import DataError
+from senti.errors import ConfigError, DataError
 from senti.evaluation.metrics import classification_metrics
 from senti.io import read_json
 from senti.models.registry import build_model, full_model_config, is_neural
@@ -144,7 +144,7 @@ def gather_runs(runs: list[Path], refit: str) -> RunConfig:
     """The ensemble config for stacking finished runs, after checking that they can be stacked: finished, with
     distinct names, trained on the same data and validation split."""
     if len(runs) < 2:
-        raise ValueError("stacking needs at least two runs")
+        raise ConfigError("stacking needs at least two runs")
     configs = []
     for r in runs:
         if not (r / "config.json").is_file() or not (r / "model" / "senti-model.json").is_file():
@@ -152,10 +152,10 @@ def gather_runs(runs: list[Path], refit: str) -> RunConfig:
         configs.append(RunConfig.from_dict(read_json(r / "config.json")))
     names = [r.name for r in runs]
     if len(set(names)) != len(names):
-        raise ValueError(f"runs to stack need distinct folder names, got {names}")
+        raise ConfigError(f"runs to stack need distinct folder names, got {names}")
     for r, c in zip(runs[1:], configs[1:], strict=True):
         if split_of(c) != split_of(configs[0]):
-            raise ValueError(f"{r} did not train on the same data and validation split as {runs[0]}: "
+            raise DataError(f"{r} did not train on the same data and validation split as {runs[0]}: "
                              f"{split_of(c)} vs {split_of(configs[0])}; the stacker would fit on texts a member saw")
     return stack_config(configs[0], names, refit)
 

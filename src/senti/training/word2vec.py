@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from senti.config import CleanConfig
+from senti.errors import ConfigError, DataError
 from senti.io import TMP_SUFFIX, replace_dir, write_json
 from senti.text.clean import Cleaner
 from senti.text.tokenize import tokenize
@@ -51,13 +52,13 @@ def pretrain_embeddings(texts: Iterable[str], output: str | Path, *, algorithm: 
     started = time.perf_counter()
     sentences, n_texts, n_tokens = _tokenise(texts, Cleaner(clean))
     if not n_tokens:
-        raise ValueError(f"the {n_texts} texts hold no tokens after cleaning; nothing to train on")
+        raise DataError(f"the {n_texts} texts hold no tokens after cleaning; nothing to train on")
     params = {"vector_size": dim, "window": window, "min_count": min_count, "epochs": epochs, "workers": workers,
               "seed": seed, "sg": 1, "hs": 0, "negative": 5}
     model = (gensim.models.Word2Vec if algorithm == "word2vec" else gensim.models.FastText)(**params)
     model.build_vocab(sentences)
     if not len(model.wv):
-        raise ValueError(f"no word occurs at least min_count={min_count} times in the {n_tokens} tokens; "
+        raise DataError(f"no word occurs at least min_count={min_count} times in the {n_tokens} tokens; "
                          f"lower min_count or give more text")
     log.info("%s: %d texts, %d tokens, %d words with at least %d occurrences", algorithm, n_texts, n_tokens,
              len(model.wv), min_count)
@@ -79,11 +80,11 @@ def pretrain_embeddings(texts: Iterable[str], output: str | Path, *, algorithm: 
 
 def _check_args(algorithm: str, dim: int, window: int, min_count: int, epochs: int, workers: int) -> None:
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+        raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     for name, value in (("dim", dim), ("window", window), ("min_count", min_count), ("epochs", epochs),
                         ("workers", workers)):
         if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _import_gensim() -> Any:
