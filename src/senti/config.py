@@ -189,7 +189,7 @@ def nest(options: dict[str, Any]) -> dict[str, Any]:
             out.setdefault(section, {})["train" if key == "train_file" else key] = (
                 str(value) if isinstance(value, Path) else value)
         else:
-            raise ConfigError(f"unknown training option {key!r}")
+            raise TypeError(f"unknown training option {key!r}")  # a keyword typo in senti.train(), as Python says it
     if "config" in out:
         out = merge(load_toml(out.pop("config")), out)
     return out
