@@ -32,7 +32,7 @@ def _clean_for(datasets: tuple[str, ...]) -> Any:
     """The cleaning a named dataset trains with (tweets: mentions, hashtags, emoji), so pretraining reads text
     the way fine-tuning will."""
     from senti.config import CleanConfig
-    from senti.training.run import DATASET_DEFAULTS
+    from senti.data.datasets import DATASET_DEFAULTS
 
     steps = next((DATASET_DEFAULTS[d]["clean"] for d in datasets if "clean" in DATASET_DEFAULTS.get(d, {})), {})
     return CleanConfig(**steps)

@@ -13,8 +13,8 @@ log = logging.getLogger("senti")
 
 def options_for(preset: str, options: dict[str, Any]) -> dict[str, Any]:
     """Drop the model options that a preset's architecture does not have (e.g. --hidden-size for nbsvm)."""
+    from senti.config import SECTION_OF
     from senti.models.registry import ARCHITECTURES, resolve_preset
-    from senti.training.run import SECTION_OF
 
     _, config_cls = ARCHITECTURES[resolve_preset(preset)["model"]["architecture"]]
     known = {f.name for f in dataclasses.fields(config_cls)}
