@@ -14,20 +14,19 @@ import multiprocessing as mp
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 
 from senti.errors import ConfigError
-
-if TYPE_CHECKING:
-    from senti.pipeline import SentimentModel
+from senti.runtime.cpu import configure_cpu
+from senti.scoring import RUNTIMES, TextScorer, read_scorer
 
 # Texts per task: large enough that pickling and scheduling cost nothing next to scoring, small enough that
 # both workers stay busy to the end of an input.
 CHUNK = 2_000
 
-_worker_model: SentimentModel | None = None
+_worker_scorer: TextScorer | None = None
 
 
 def resolve_n_process(n_process: int) -> int:
@@ -39,28 +38,27 @@ def resolve_n_process(n_process: int) -> int:
 
 
 def _init_worker(source: str, runtime: str) -> None:
-    global _worker_model
-    from senti.pipeline import SentimentModel, configure_cpu
-
+    global _worker_scorer
     configure_cpu(1)
-    _worker_model = SentimentModel.load(source, runtime, threads=1)
+    _worker_scorer = read_scorer(source, runtime, threads=1)[0]
 
 
 def _score(texts: list[str], batch_size: int | None) -> np.ndarray:
-    assert _worker_model is not None
-    return _worker_model.predict_proba(texts, batch_size)
+    assert _worker_scorer is not None
+    return _worker_scorer.predict_proba(texts, batch_size)
 
 
 class WorkerPool:
-    """``n`` worker processes that score lists of texts with the model's bundle."""
+    """``n`` worker processes that score lists of texts with the bundle at ``source``, with ``runtime``
+    (the runtime the parent uses; ``auto`` for kinds that have no choice)."""
 
-    def __init__(self, model: SentimentModel, n: int):
-        if model.source is None:
+    def __init__(self, source: Path | None, runtime: str, n: int):
+        if source is None:
             raise ValueError("scoring on several processes needs a saved model: save it, or load it with senti.load")
-        runtime = model.runtime if model.runtime in ("torch", "onnx", "onnx-int8", "folded") else "auto"
         self.n = n
+        runtime = runtime if runtime in RUNTIMES else "auto"
         self.executor = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                            initargs=(str(model.source), runtime))
+                                            initargs=(str(source), runtime))
         atexit.register(self.close)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None) -> np.ndarray:

@@ -1,123 +1,120 @@
-"""``SentimentModel``: the one prediction path (raw text → clean → tokens → ids → tensors → network →
-probabilities), shared by the Python API, the CLI and the server."""
+"""``SentimentModel``: labels and a scorer (:mod:`senti.scoring`), with the verbs every model answers the same
+way: ``predict``, ``predict_proba``, ``score``, ``evaluate``, ``explain``, ``rationales``, ``save``, ``load``.
+Shared by the Python API, the CLI and the server."""
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from senti.bundle import BundleError, bundle_dir, load_bundle, save_bundle
+from senti.bundle import bundle_dir
 from senti.config import CleanConfig, VocabConfig
-from senti.errors import ConfigError
 from senti.evaluation.metrics import classification_metrics
-from senti.models.ensemble import EnsembleClassifier
-from senti.models.linear import LinearTextClassifier
-from senti.models.mingru import MinGRUClassifier
-from senti.models.registry import build_model
 from senti.parallel import CHUNK as PARALLEL_CHUNK
 from senti.parallel import WorkerPool, resolve_n_process
+from senti.runtime.cpu import configure_cpu
+from senti.scoring import CORE_KEYS, TextScorer, read_scorer, scorer_for
 from senti.text import Cleaner, Vocabulary
-from senti.training.batching import bucket_batches, collate
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from senti.explain import Explanation
 
-_configured_threads = False
-TORCH_BATCH_SIZE = 256
-BATCH_SIZE = {"onnx": 64, "onnx-int8": 64, "folded": 512}  # fastest on IMDB; ORT's working set stays in cache
-
-
-def configure_cpu(num_threads: int | None = None) -> None:
-    """Use every core and flush denormals: fp32 LSTM throughput has been seen to collapse ~40× from them."""
-    global _configured_threads
-    torch.set_flush_denormal(True)
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    _configured_threads = True
+__all__ = ["SentimentModel", "configure_cpu"]
 
 
 class SentimentModel:
-    """A trained classifier with its text pipeline; scikit-learn verbs (``predict``, ``predict_proba``,
-    ``score``, ``classes_``)."""
+    """A trained classifier: its labels, the scorer that turns texts into probabilities (columns ordered like
+    the labels) and the bundle's metadata; scikit-learn verbs (``predict``, ``predict_proba``, ``score``,
+    ``classes_``)."""
 
-    def __init__(self, net: torch.nn.Module | LinearTextClassifier, vocab: Vocabulary | None, labels: Sequence[str],
-                 clean: CleanConfig, vocab_config: VocabConfig, model_config: dict[str, Any],
-                 metadata: dict[str, Any] | None = None):
-        self.net = net.eval() if isinstance(net, torch.nn.Module) else net
-        self.vocab = vocab
+    def __init__(self, scorer: TextScorer, labels: Sequence[str], metadata: dict[str, Any] | None = None,
+                 *legacy: Any):
+        if legacy:  # the former signature (net, vocab, labels, clean, vocab_config, model_config[, metadata])
+            net, vocab, labels = scorer, labels, metadata
+            scorer = scorer_for(net, vocab, *legacy[:3])
+            metadata = legacy[3] if len(legacy) > 3 else None
+        self.scorer = scorer
         self.classes_ = np.asarray(list(labels), dtype=object)
-        self.clean_config = clean
-        self.vocab_config = vocab_config
-        self.model_config = model_config
         self.metadata = metadata or {}
-        self.cleaner = Cleaner(clean)
-        self.runtime = "torch" if isinstance(net, torch.nn.Module) else "numpy"
-        self._session: Any = None  # an OnnxSession or FoldedSession when one is in use
-        self._pool: Any = None  # a WorkerPool once predict_proba(n_process > 1) has needed one
-        self.source: Path | None = None  # the bundle it was loaded from
-        if isinstance(net, MinGRUClassifier):  # exact and faster than PyTorch; tables of the weights as they are now
-            self.use_runtime("folded", "")
-        if not _configured_threads:
-            configure_cpu()
+        self.source: Path | None = None  # the bundle it was loaded from or saved to
+        self._pool: WorkerPool | None = None  # once predict_proba(n_process > 1) has needed one
+
+    @classmethod
+    def from_parts(cls, net: Any, vocab: Vocabulary | None, labels: Sequence[str], clean: CleanConfig,
+                   vocab_config: VocabConfig, model_config: dict[str, Any],
+                   metadata: dict[str, Any] | None = None) -> SentimentModel:
+        """A model from what training fitted: a network and its vocabulary, an n-gram model (``vocab`` None),
+        or a stacker whose members are trained ``SentimentModel``s."""
+        return cls(scorer_for(net, vocab, clean, vocab_config, model_config), labels, metadata)
 
     @property
     def labels(self) -> list[str]:
         return list(self.classes_)
 
-    # -- text → ids ---------------------------------------------------------------------------------
+    # -- what the scorer holds, for callers that look inside -----------------------------------------
+    @property
+    def net(self) -> Any:
+        return self.scorer.net
+
+    @property
+    def vocab(self) -> Vocabulary | None:
+        return self.scorer.vocab
+
+    @property
+    def runtime(self) -> str:
+        return self.scorer.runtime
+
+    @property
+    def cleaner(self) -> Cleaner:
+        return self.scorer.cleaner
+
+    @property
+    def clean_config(self) -> CleanConfig:
+        return self.scorer.clean_config
+
+    @property
+    def vocab_config(self) -> VocabConfig:
+        return self.scorer.vocab_config
+
+    @property
+    def model_config(self) -> dict[str, Any]:
+        return self.scorer.model_config
+
     def tokens(self, text: str) -> list[str]:
-        return self.cleaner.tokens(text)
+        return self.scorer.tokens(text)
 
     def encode(self, texts: Iterable[str]) -> list[list[int]]:
-        vc = self.vocab_config
-        prepare, encode = self.cleaner.for_tokenizer, self.vocab.encode_text
-        return [encode(prepare(t), vc.max_length, vc.truncate) for t in texts]
+        """Vocabulary ids of the texts (neural models)."""
+        return self.scorer.encode(texts)
+
+    def predict_proba_ids(self, ids: Sequence[Sequence[int]], batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (N, C) of id sequences (neural models)."""
+        return self.scorer.predict_proba_ids(ids, batch_size)
+
+    def use_runtime(self, runtime: str, directory: str | Path, threads: int | None = None) -> None:
+        """Score with an exported runtime (``onnx`` or ``onnx-int8``) of this bundle, ``folded`` (a minGRU's
+        per-word tables in NumPy, built from the weights), or ``torch``."""
+        self.scorer.use_runtime(runtime, directory, threads)
 
     # -- prediction ---------------------------------------------------------------------------------
-    @torch.inference_mode()
-    def predict_proba_ids(self, ids: Sequence[Sequence[int]], batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, C), columns ordered like ``classes_``; input order is kept. ``batch_size``
-        defaults to what was fastest for the runtime on IMDB (ONNX Runtime: 64, its working set stays in cache)."""
-        batch_size = batch_size or BATCH_SIZE.get(self.runtime, TORCH_BATCH_SIZE)
-        out = np.empty((len(ids), len(self.classes_)), dtype=np.float32)
-        if not len(ids):
-            return out
-        for batch in bucket_batches([len(s) for s in ids], batch_size):
-            x, lengths = collate([ids[i] for i in batch])
-            if self._session is not None:
-                out[batch] = self._session(x.numpy(), lengths.numpy())
-            else:
-                device = next(self.net.parameters()).device
-                logits = self.net(x.to(device), lengths.to(device))
-                out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return out
-
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None, n_process: int = 1) -> np.ndarray:
-        """Class probabilities (N, C). ``n_process`` > 1 (-1: every core) scores on that many worker processes,
-        started on first use and kept: the text pipeline is Python, so one process uses one core."""
+        """Class probabilities (N, C), columns ordered like ``classes_``. ``n_process`` > 1 (-1: every core)
+        scores on that many worker processes, started on first use and kept: the text pipeline is Python, so
+        one process uses one core."""
         texts = _as_texts(texts)
         n_process = resolve_n_process(n_process)
         if n_process > 1 and len(texts) > PARALLEL_CHUNK:
             if self._pool is None or self._pool.n != n_process:
                 if self._pool is not None:
                     self._pool.close()
-                self._pool = WorkerPool(self, n_process)
+                self._pool = WorkerPool(self.source, self.runtime, n_process)
             return self._pool.predict_proba(texts, batch_size)
-        if not isinstance(self.net, torch.nn.Module) and not len(texts):
-            return np.empty((0, len(self.classes_)), dtype=np.float32)
-        if isinstance(self.net, EnsembleClassifier):
-            return self.net.predict_proba(texts, batch_size)  # each member cleans and encodes for itself
-        if isinstance(self.net, LinearTextClassifier):
-            return self.net.predict_proba([self.tokens(t) for t in texts])
-        return self.predict_proba_ids(self.encode(texts), batch_size)
+        return self.scorer.predict_proba(texts, batch_size)
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None, n_process: int = 1) -> np.ndarray:
         return self.classes_[self.predict_proba(texts, batch_size, n_process).argmax(axis=1)]
@@ -154,114 +151,22 @@ class SentimentModel:
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        manifest = {
-            "labels": self.labels,
-            "clean": dataclasses.asdict(self.clean_config),
-            "vocab": dataclasses.asdict(self.vocab_config),
-            "model": self.model_config,
-            **{k: v for k, v in self.metadata.items() if k != "exports"},  # exports belong to the old folder
-            **(extra or {}),
-        }
-        if isinstance(self.net, EnsembleClassifier):
-            # Each member is a complete bundle of its own, with its own checksums (and, later, its own exports).
-            writers = {name: m.save for name, m in self.net.members.items()}
-            self.source = save_bundle(path, manifest, [], self.net.state_dict(), members=writers)
-            for name, member in self.net.members.items():  # they were written in a temp folder, now renamed
-                member.source = self.source / "members" / name
-            return self.source
-        linear = isinstance(self.net, LinearTextClassifier)
-        vocab = self.net.vocabulary_ if linear else self.vocab.itos
-        self.source = save_bundle(path, manifest, vocab, self.net.state_dict())
+        """Write the bundle (atomically); ``extra``: more manifest keys."""
+        manifest = {"labels": self.labels,
+                    **{k: v for k, v in self.metadata.items() if k != "exports"},  # exports belong to the old folder
+                    **(extra or {})}
+        self.source = self.scorer.save(path, manifest)
         return self.source
-
-    def use_runtime(self, runtime: str, directory: str | Path, threads: int | None = None) -> None:
-        """Score with an exported runtime (``onnx`` or ``onnx-int8``) of this bundle, ``folded`` (a minGRU's
-        per-word tables in NumPy, built from the weights), or ``torch``."""
-        if runtime == "torch":
-            self._session, self.runtime = None, "torch"
-            return
-        if runtime == "folded":
-            if not isinstance(self.net, MinGRUClassifier):
-                raise BundleError(f"{directory}: the folded runtime is for minGRU models, not "
-                                  f"{self.model_config.get('architecture')}")
-            from senti.runtime.folded import FoldedSession
-
-            self._session, self.runtime = FoldedSession(self.net), "folded"
-            return
-        from senti.runtime.onnx import open_export
-
-        self._session = open_export(self, bundle_dir(directory), runtime, threads)
-        self.runtime = runtime
 
     @classmethod
     def load(cls, path: str | Path, runtime: str = "auto", threads: int | None = None) -> SentimentModel:
         """Load a bundle. ``runtime``: ``auto`` picks the fastest: ``folded`` for a minGRU, else the fastest
         verified export (ONNX int8, then fp32), falling back to PyTorch with a warning if an export is damaged;
         ``torch``, ``onnx``, ``onnx-int8`` or ``folded`` insist on that one."""
-        model = cls._load(path, runtime)
+        scorer, manifest = read_scorer(path, runtime, threads)
+        model = cls(scorer, manifest["labels"], {k: v for k, v in manifest.items() if k not in CORE_KEYS})
         model.source = bundle_dir(path)
-        if isinstance(model.net, EnsembleClassifier):
-            model.runtime = "ensemble"
-            return model
-        if runtime == model.runtime or (runtime == "auto" and model.runtime == "folded"):
-            return model  # a minGRU is folded from the start: exact, and faster than any export of it
-        if runtime == "auto":
-            exports = model.metadata.get("exports", {})
-            # ONNX Runtime has int8 kernels for LSTM only: for a GRU/RNN/CNN the int8 file merely quantizes the
-            # output layer and was no faster than fp32 (default BiGRU, IMDB test: 1,754 vs 1,746 reviews/s).
-            fastest = ("onnx-int8", "onnx") if model.model_config.get("cell") == "lstm" else ("onnx", "onnx-int8")
-            for name in fastest:
-                if name in exports and isinstance(model.net, torch.nn.Module):
-                    try:
-                        model.use_runtime(name, path, threads)
-                        break
-                    except (BundleError, ImportError) as e:
-                        logging.getLogger("senti").warning("%s; scoring with PyTorch instead", e)
-        elif runtime in ("torch", "onnx", "onnx-int8", "folded"):
-            if runtime != "torch" and not isinstance(model.net, torch.nn.Module):
-                raise BundleError(f"{path}: a {model.model_config['architecture']} model has no {runtime} export")
-            model.use_runtime(runtime, path, threads)
-        else:
-            raise ConfigError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
         return model
-
-    @classmethod
-    def _load(cls, path: str | Path, runtime: str = "torch") -> SentimentModel:
-        manifest, vocab_list, weights = load_bundle(path)
-        if manifest.get("kind") == "encoder":
-            raise BundleError(f"{path}: a pretrained encoder, not a classifier; fine-tune it with "
-                              f"senti train --encoder {path} ...")
-        try:
-            net = build_model(manifest["model"])
-            clean = CleanConfig(**manifest["clean"])
-            vocab_config = VocabConfig(**manifest["vocab"])
-            labels = manifest["labels"]
-        except (KeyError, TypeError, ValueError) as e:
-            raise BundleError(f"{path}: invalid model manifest: {e}") from e
-        members = {}
-        if isinstance(net, EnsembleClassifier):
-            if runtime not in ("auto", "torch"):
-                raise BundleError(f"{path}: an ensemble runs each member with its fastest verified runtime; "
-                                  "load it with runtime='auto' or 'torch'")
-            # Each member checks itself (its own errors name its folder); with auto it uses its verified export.
-            members = {m: cls.load(bundle_dir(path) / "members" / m, runtime) for m in net.config.members}
-        try:
-            if isinstance(net, EnsembleClassifier):
-                net.load_state_dict(weights, members)
-                vocab = None
-            elif isinstance(net, LinearTextClassifier):
-                net.load_state_dict(weights, vocab_list)
-                vocab = None
-            else:
-                net.load_state_dict(weights, strict=True)
-                vocab = Vocabulary(vocab_list)
-        except (RuntimeError, ValueError) as e:
-            raise BundleError(f"{path}: weights do not match the recorded architecture: {e}") from e
-        if net.config.num_classes != len(labels):
-            raise BundleError(f"{path}: {len(labels)} labels but the network has {net.config.num_classes} outputs")
-        meta = {k: v for k, v in manifest.items()
-                if k not in ("labels", "clean", "vocab", "model", "files", "format", "format_version")}
-        return cls(net, vocab, labels, clean, vocab_config, manifest["model"], meta)
 
 
 def _as_texts(texts: Sequence[str] | str) -> Sequence[str]:

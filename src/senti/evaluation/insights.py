@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from senti.models.linear import LinearTextClassifier
 from senti.pipeline import SentimentModel
 
 _BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
@@ -29,17 +28,7 @@ def positive_column(labels: Sequence[str]) -> int:
 def word_scores(model: SentimentModel, n_words: int = 5000) -> tuple[list[str], np.ndarray]:
     """Each of the ``n_words`` most frequent words, and the model's log-odds for each class given the word
     alone (neural models) or its weight per class (linear models)."""
-    if isinstance(model.net, LinearTextClassifier):
-        return model.net.word_weights()
-    if model.vocab is None:  # an ensemble: its first member's words, each alone as a text, through every member
-        words = word_scores(model.net.members[model.net.config.members[0]], n_words)[0][:n_words]
-        proba = model.predict_proba(words).astype(np.float64)
-    else:
-        words = model.vocab.itos[2:2 + n_words]
-        proba = model.predict_proba_ids([[i] for i in range(2, 2 + len(words))], batch_size=1024).astype(np.float64)
-    # Log-odds rather than probabilities: a single strong word saturates P at ~1.0, which ranks nothing.
-    proba = np.clip(proba, 1e-12, 1 - 1e-12)
-    return words, np.log(proba) - np.log1p(-proba)
+    return model.scorer.word_scores(n_words)
 
 
 def top_words(model: SentimentModel, k: int = 15, n_words: int = 5000) -> dict[str, list[tuple[str, float]]]:

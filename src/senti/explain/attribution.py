@@ -32,11 +32,12 @@ import numpy as np
 import torch
 
 from senti.errors import ConfigError
-from senti.text.vocab import _truncate
-from senti.training.batching import collate
+from senti.models.batching import collate
+from senti.scoring import NeuralScorer
+from senti.text.vocab import truncate_ids
 
 if TYPE_CHECKING:
-    from senti.pipeline import SentimentModel
+    from senti.scoring import Classifier
 
 METHODS = ("occlusion", "integrated-gradients", "word-alone")
 _WORD = re.compile(r"\S+")
@@ -72,7 +73,7 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _WORD.finditer(text)]
 
 
-def explain(model: SentimentModel, texts: Sequence[str], method: str = "occlusion", batch_size: int = 256
+def explain(model: Classifier, texts: Sequence[str], method: str = "occlusion", batch_size: int = 256
             ) -> list[Explanation]:
     """Explain the predicted class of each text (see :meth:`senti.SentimentModel.explain`)."""
     proba, scores = attribute(model, texts, method, batch_size=batch_size)
@@ -85,7 +86,7 @@ def explain(model: SentimentModel, texts: Sequence[str], method: str = "occlusio
     return out
 
 
-def attribute(model: SentimentModel, texts: Sequence[str], method: str = "occlusion",
+def attribute(model: Classifier, texts: Sequence[str], method: str = "occlusion",
               targets: Sequence[int] | None = None, batch_size: int = 256, steps: int = 32
               ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Class probabilities (N, C) of the texts and, per text, one score per word (``word_spans``) towards
@@ -100,14 +101,14 @@ def attribute(model: SentimentModel, texts: Sequence[str], method: str = "occlus
         return proba, _occlusion(model, texts, proba, target, batch_size)
     if method == "word-alone":
         return proba, _word_alone(model, texts, target, batch_size)
-    if model.vocab is None or not isinstance(model.net, torch.nn.Module):
+    if not isinstance(model.scorer, NeuralScorer):
+        kind = model.scorer.model_config.get("kind", "classical")
         raise ConfigError(f"the integrated-gradients method needs a neural network (RNN, CNN, minGRU); this is a "
-                          f"{model.model_config.get('kind', 'classical')} model: use the occlusion or word-alone "
-                          "method (senti: --method occlusion)")
+                          f"{kind} model: use the occlusion or word-alone method (senti: --method occlusion)")
     return proba, _integrated_gradients(model, texts, target, batch_size, steps)
 
 
-def _occlusion(model: SentimentModel, texts: Sequence[str], proba: np.ndarray, target: np.ndarray,
+def _occlusion(model: Classifier, texts: Sequence[str], proba: np.ndarray, target: np.ndarray,
                batch_size: int) -> list[np.ndarray]:
     spans = [word_spans(t) for t in texts]
     scores: list[np.ndarray] = []
@@ -129,7 +130,7 @@ def _occlusion(model: SentimentModel, texts: Sequence[str], proba: np.ndarray, t
     return scores
 
 
-def _word_alone(model: SentimentModel, texts: Sequence[str], target: np.ndarray, batch_size: int
+def _word_alone(model: Classifier, texts: Sequence[str], target: np.ndarray, batch_size: int
                 ) -> list[np.ndarray]:
     spans = [word_spans(t) for t in texts]
     words = [t[a:b] for t, sp in zip(texts, spans, strict=True) for a, b in sp]
@@ -144,12 +145,13 @@ def _word_alone(model: SentimentModel, texts: Sequence[str], target: np.ndarray,
     return scores
 
 
-def _integrated_gradients(model: SentimentModel, texts: Sequence[str], target: np.ndarray, batch_size: int,
+def _integrated_gradients(model: Classifier, texts: Sequence[str], target: np.ndarray, batch_size: int,
                           steps: int) -> list[np.ndarray]:
-    vc = model.vocab_config
-    tokens = [model.tokens(t) for t in texts]
-    ids = [model.vocab.encode(t, vc.max_length, vc.truncate) for t in tokens]
-    net = model.net
+    scorer = model.scorer
+    vc = scorer.vocab_config
+    tokens = [scorer.tokens(t) for t in texts]
+    ids = [scorer.vocab.encode(t, vc.max_length, vc.truncate) for t in tokens]
+    net = scorer.net
     device = next(net.parameters()).device
     # Midpoint Riemann sum of the path integral: alpha = (k + 0.5) / steps.
     alphas = ((torch.arange(steps, dtype=torch.float32) + 0.5) / steps).to(device)
@@ -174,7 +176,7 @@ def _integrated_gradients(model: SentimentModel, texts: Sequence[str], target: n
                                                                            strict=True)]
 
 
-def _tokens_to_words(model: SentimentModel, text: str, tokens: list[str], token_scores: np.ndarray) -> np.ndarray:
+def _tokens_to_words(model: Classifier, text: str, tokens: list[str], token_scores: np.ndarray) -> np.ndarray:
     """Sum token attributions into the words of the original text.
 
     Cleaning is word-local for nearly every step (URLs, mentions, case, repeated letters), so tokenising each
@@ -185,13 +187,13 @@ def _tokens_to_words(model: SentimentModel, text: str, tokens: list[str], token_
     owner_tokens: list[str] = []
     owners: list[int] = []
     for w, (a, b) in enumerate(spans):
-        word_tokens = model.tokens(text[a:b])
+        word_tokens = model.scorer.tokens(text[a:b])
         owner_tokens += word_tokens
         owners += [w] * len(word_tokens)
-    vc = model.vocab_config
+    vc = model.scorer.vocab_config
     kept = list(range(len(tokens)))
     if len(kept) > vc.max_length:
-        kept = _truncate(kept, vc.max_length, vc.truncate)
+        kept = truncate_ids(kept, vc.max_length, vc.truncate)
     position_score = dict(zip(kept, token_scores.tolist(), strict=False))
     out = np.zeros(len(spans), dtype=np.float32)
     matcher = difflib.SequenceMatcher(a=owner_tokens, b=tokens, autojunk=False)

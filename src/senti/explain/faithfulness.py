@@ -11,10 +11,10 @@ import numpy as np
 from senti.explain.attribution import attribute, word_spans
 
 if TYPE_CHECKING:
-    from senti.pipeline import SentimentModel
+    from senti.scoring import Classifier
 
 
-def deletion_test(model: SentimentModel, texts: Sequence[str], method: str = "occlusion",
+def deletion_test(model: Classifier, texts: Sequence[str], method: str = "occlusion",
                   ks: Sequence[int] = (1, 2, 3), seed: int = 0, steps: int = 32) -> dict[int, dict[str, dict]]:
     """For each ``k``: delete the ``k`` top-attributed words, or ``k`` random words, of every text (texts need
     more than ``max(ks)`` words) and report the mean drop of the predicted class's probability and the share of

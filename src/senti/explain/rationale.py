@@ -42,7 +42,7 @@ from senti.explain.attribution import attribute, word_spans
 from senti.explain.lexicon import lexicon_prior
 
 if TYPE_CHECKING:
-    from senti.pipeline import SentimentModel
+    from senti.scoring import Classifier
 
 # A fixed, stratified partition of the train split (independent of any run seed): "fit" may train a classifier,
 # "dev" chooses the span settings, "eval" is the reported score. selected_text exists only in train.
@@ -252,7 +252,7 @@ def select_rows(dataset: str = "tweets", split: str = "train", rows: str = "eval
     return df.iloc[:limit] if limit else df
 
 
-def attributions_for(models: SentimentModel | Sequence[SentimentModel], texts: Sequence[str],
+def attributions_for(models: Classifier | Sequence[Classifier], texts: Sequence[str],
                      labels: Sequence[str] | None = None, method: str = "word-alone", batch_size: int = 256,
                      lexicon: float | None = None) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
     """For each text: the sentiment its rationale is for (the given ``labels``, else the predicted one), the
@@ -296,7 +296,7 @@ def attributions_for(models: SentimentModel | Sequence[SentimentModel], texts: S
     return chosen, proba[np.arange(len(texts)), target], [t / len(models) for t in total]
 
 
-def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: pd.DataFrame,
+def evaluate_rationales(models: Classifier | Sequence[Classifier], df: pd.DataFrame,
                         method: str = "word-alone", sentiment: str = "predicted",
                         settings: SpanSettings = SpanSettings(), batch_size: int = 256,
                         lexicon: float | None = None) -> tuple[dict, pd.DataFrame]:
@@ -318,7 +318,7 @@ def evaluate_rationales(models: SentimentModel | Sequence[SentimentModel], df: p
     return {"method": method, "lexicon": lexicon, **metrics, "attribution_seconds": seconds}, rows
 
 
-def extract_rationales(models: SentimentModel | Sequence[SentimentModel], texts: Sequence[str],
+def extract_rationales(models: Classifier | Sequence[Classifier], texts: Sequence[str],
                        labels: Sequence[str] | None = None, method: str = "word-alone",
                        settings: SpanSettings = SpanSettings(), batch_size: int = 256,
                        lexicon: float | None = None, min_confidence: float = 0.0) -> pd.DataFrame:

@@ -5,7 +5,8 @@ remembers rare decisive phrases), so their combination beats both (Mesnil et al.
 NB-SVM, paragraph vectors and an RNN language model). The stacker is fitted on the validation split, which
 none of the members trained on, so it learns how far to trust each member on unseen text.
 
-A member is anything with ``predict_proba(texts)``; the bundle stores each member as a complete senti bundle
+A member is anything with ``predict_proba(texts, batch_size)`` (a scorer, or a trained model while stacking)
+whose columns are ordered like the ensemble's labels; the bundle stores each member as a complete senti bundle
 of its own under ``members/NAME/`` and the stacker's coefficients in ``model.safetensors``.
 """
 
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
+
+from senti.models.linear import sigmoid
 
 EPS = 1e-6
 REFIT = ("linear", "none")
@@ -82,7 +85,7 @@ class EnsembleClassifier:
         """Class probabilities from the members' log-probabilities (:meth:`features`)."""
         scores = features @ self.coef_.T + self.intercept_
         if scores.shape[1] == 1:
-            p1 = 1 / (1 + np.exp(-scores[:, 0]))
+            p1 = sigmoid(scores[:, 0])
             return np.column_stack([1 - p1, p1]).astype(np.float32)
         scores -= scores.max(1, keepdims=True)
         e = np.exp(scores)
@@ -91,11 +94,11 @@ class EnsembleClassifier:
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {"coef": torch.from_numpy(self.coef_.copy()), "intercept": torch.from_numpy(self.intercept_.copy())}
 
-    def load_state_dict(self, state: dict[str, torch.Tensor], members: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, torch.Tensor], members: dict[str, Member]) -> None:
         if set(state) != {"coef", "intercept"}:
             raise ValueError(f"expected weights ['coef', 'intercept'], found {sorted(state)}")
         coef = state["coef"].numpy()
-        width = sum(len(m.classes_) for m in members.values())
+        width = len(members) * self.config.num_classes  # every member scores the ensemble's classes
         if coef.ndim != 2 or coef.shape[1] != width or set(members) != set(self.config.members):
             raise ValueError(f"stacker weights {tuple(coef.shape)} do not fit members {sorted(members)}")
         self.members = dict(members)

@@ -17,6 +17,16 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 KINDS = ("tfidf-logreg", "nbsvm")
+_EXP_SAFE = 80.0  # e^80 is finite in float32 and float64
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + e^-x)`` without overflow: those very values wherever ``e^-x`` is finite, and ``e^x / (1 + e^x)``
+    for ``x ≤ -80``, where ``e^-x`` overflows (a confident n-gram model reaches such scores on short texts)."""
+    safe = x > -_EXP_SAFE
+    p = 1 / (1 + np.exp(-np.where(safe, x, 0)))
+    tail = np.exp(np.where(safe, -_EXP_SAFE, x))
+    return np.where(safe, p, tail / (1 + tail))
 
 
 @dataclass
@@ -110,10 +120,10 @@ class LinearTextClassifier:
         else:
             scores = X @ self.coef_.T + self.intercept_
         if scores.shape[1] == 1:  # binary: one logit for the second class
-            p1 = 1 / (1 + np.exp(-scores[:, 0]))
+            p1 = sigmoid(scores[:, 0])
             return np.column_stack([1 - p1, p1]).astype(np.float32)
         if self.ratios_ is not None:  # one-vs-rest: normalise the per-class probabilities
-            probs = 1 / (1 + np.exp(-scores))
+            probs = sigmoid(scores)
             return (probs / probs.sum(1, keepdims=True)).astype(np.float32)
         scores = scores - scores.max(1, keepdims=True)
         e = np.exp(scores)

@@ -7,6 +7,8 @@ checks that it agrees with the PyTorch network, and records file, checksum and m
 export costs speed (prediction falls back to PyTorch), never the model.
 """
 
+from __future__ import annotations
+
 import logging
 import os
 import tempfile
@@ -16,13 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from senti.bundle import MANIFEST, BundleError, bundle_dir, write_manifest
+from senti.bundle import MANIFEST, BundleError, bundle_dir, load_bundle, write_manifest
 from senti.errors import ConfigError
 from senti.io import atomic_write, read_json, sha256_file
+from senti.models.registry import build_model, is_ensemble, is_neural
 
 log = logging.getLogger("senti")
 
-RUNTIMES = ("onnx-int8", "onnx")  # fastest first
 FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 # Agreement with the PyTorch network on probe batches, checked at export and at load.
 TOLERANCE = {"onnx": 1e-4, "onnx-int8": 0.05}
@@ -50,31 +52,38 @@ class OnnxSession:
 
 def export_onnx(path: str | Path, quantize: str | None = None) -> Path:
     """Export the bundle at ``path`` (run or bundle directory) to ONNX; returns the written file."""
-    from senti.pipeline import SentimentModel
     from senti.runtime.onnx_graph import to_onnx
 
     if quantize not in (None, "int8"):
         raise ConfigError(f"quantize must be None or 'int8', got {quantize!r}")
     directory = bundle_dir(path)
-    model = SentimentModel.load(directory, runtime="torch")
-    if model.model_config.get("architecture") == "senti.ensemble.v1":
-        neural = [m for m in model.net.config.members if isinstance(model.net.members[m].net, torch.nn.Module)]
+    manifest, vocab, weights = load_bundle(directory)
+    model_cfg = manifest.get("model", {})
+    if is_ensemble(model_cfg):
+        members = model_cfg.get("members", [])
+        neural = [m for m in members if is_neural(load_bundle(directory / "members" / m)[0].get("model", {}))]
         if not neural:
             raise ConfigError(f"{path}: no neural member to export")
         # Each neural member gets its export in its own bundle, where its own loading finds it.
         return [export_onnx(directory / "members" / m, quantize) for m in neural][-1]
-    if not isinstance(model.net, torch.nn.Module):
-        raise ConfigError(f"{path}: ONNX export covers the neural models; a {model.model_config['architecture']} "
+    if manifest.get("kind") == "encoder" or not is_neural(model_cfg):
+        raise ConfigError(f"{path}: ONNX export covers the neural models; a {model_cfg.get('architecture')} "
                          "model already scores with numpy on the CPU")
+    try:
+        net = build_model(model_cfg)
+        net.load_state_dict(weights, strict=True)
+        max_length = int(manifest["vocab"]["max_length"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise BundleError(f"{path}: invalid model manifest or weights: {e}") from e
     name = "onnx-int8" if quantize else "onnx"
     target = directory / FILES[name]
-    graph = to_onnx(model.net.float().cpu().eval())
+    net = net.float().cpu().eval()
+    graph = to_onnx(net)
     with tempfile.TemporaryDirectory(prefix=".senti-export-", dir=directory) as tmp:
         fp32 = Path(tmp) / "model.onnx"
         fp32.write_bytes(graph.SerializeToString())
         out = _quantize_int8(fp32, Path(tmp)) if quantize else fp32
-        diff = max_abs_diff(model, OnnxSession(out), probe_batches(model.vocab_config.max_length,
-                                                                    len(model.vocab)))
+        diff = max_abs_diff(net, OnnxSession(out), probe_batches(max_length, len(vocab)))
         if diff > TOLERANCE[name]:
             raise BundleError(f"the {name} export disagrees with the PyTorch network by {diff:.2g} "
                               f"(tolerance {TOLERANCE[name]}); not written")
@@ -120,17 +129,19 @@ def probe_batches(max_length: int, vocab_size: int, seed: int = 0) -> list[tuple
 
 
 @torch.inference_mode()
-def max_abs_diff(model: Any, session: OnnxSession, batches: list[tuple[np.ndarray, np.ndarray]]) -> float:
+def max_abs_diff(net: torch.nn.Module, session: OnnxSession, batches: list[tuple[np.ndarray, np.ndarray]]) -> float:
     diff = 0.0
     for ids, lengths in batches:
-        ref = torch.softmax(model.net(torch.from_numpy(ids), torch.from_numpy(lengths)).float(), -1).numpy()
+        ref = torch.softmax(net(torch.from_numpy(ids), torch.from_numpy(lengths)).float(), -1).numpy()
         diff = max(diff, float(np.abs(session(ids, lengths) - ref).max()))
     return diff
 
 
-def open_export(model: Any, directory: Path, runtime: str, threads: int | None = None) -> OnnxSession:
-    """The verified session for ``runtime``; ``BundleError`` says why an export cannot be used."""
-    info = model.metadata.get("exports", {}).get(runtime)
+def open_export(net: torch.nn.Module, exports: dict[str, Any], directory: Path, runtime: str, max_length: int,
+                vocab_size: int, threads: int | None = None) -> OnnxSession:
+    """The verified session for ``runtime`` (``exports``: the manifest's record of them), checked against
+    ``net`` on a probe batch; ``BundleError`` says why an export cannot be used."""
+    info = exports.get(runtime)
     if not info:
         raise BundleError(f"{directory}: no {runtime} export; run: senti export {directory} --format onnx"
                           + (" --quantize int8" if runtime == "onnx-int8" else ""))
@@ -142,7 +153,7 @@ def open_export(model: Any, directory: Path, runtime: str, threads: int | None =
     session = OnnxSession(path, threads)
     # A file that is intact but belongs to another model (or another export) fails here.
     try:
-        diff = max_abs_diff(model, session, probe_batches(model.vocab_config.max_length, len(model.vocab))[:1])
+        diff = max_abs_diff(net, session, probe_batches(max_length, vocab_size)[:1])
     except Exception as e:  # wrong vocabulary size or class count: ORT or numpy refuses the shapes
         raise BundleError(f"{path}: does not fit this bundle ({str(e).splitlines()[0][:200]}); re-export it") from e
     if diff > TOLERANCE[runtime]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from senti.text.tokenize import ascii_tokens, tokenize
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
+T = TypeVar("T")
 
 
 class Vocabulary:
@@ -57,11 +59,12 @@ class Vocabulary:
 def _cut(ids: list[int], max_length: int, truncate: str) -> list[int]:
     """``ids`` cut to ``max_length``; one ``<unk>`` for an empty text."""
     if len(ids) > max_length:
-        ids = _truncate(ids, max_length, truncate)
+        ids = truncate_ids(ids, max_length, truncate)
     return ids or [UNK_ID]
 
 
-def _truncate(ids: list[int], n: int, how: str) -> list[int]:
+def truncate_ids(ids: list[T], n: int, how: str) -> list[T]:
+    """The ``n`` items of a too-long sequence that the model reads: the head, the tail, or both ends."""
     if how == "head":
         return ids[:n]
     if how == "tail":
