@@ -82,3 +82,27 @@ def test_random_forest_walk_matches_scikit_learn():
     bad["left"][0] = 10**9
     with pytest.raises(ValueError, match="outside the tree"):
         again.load_state_dict(bad, clf.vocabulary_)
+
+
+@pytest.mark.parametrize("kind", ["nbsvm", "tfidf-logreg"])
+def test_a_confident_ngram_model_scores_without_overflow(kind):
+    # SST-2 sentences made NB-SVM's sigmoid warn "overflow encountered in exp": a score of -100 overflows e^-x in
+    # float32. Overflow now raises, so the old 1 / (1 + e^-x) fails this test.
+    import numpy as np
+
+    from senti.models.linear import LinearConfig, LinearTextClassifier, sigmoid
+
+    texts = [["great", "fun"], ["awful", "dull"], ["great"], ["awful"]] * 5
+    y = np.array([1, 0, 1, 0] * 5)
+    clf = LinearTextClassifier(LinearConfig(kind=kind, ngram_range=[1, 1], min_df=1)).fit(texts, y)
+    clf.coef_ = clf.coef_ * 1e4  # scores of ±hundreds: far past where e^-x overflows in float32
+    with np.errstate(over="raise"):
+        proba = clf.predict_proba([["awful", "awful"], ["great", "great"], ["awful"]])
+    np.testing.assert_array_equal(proba.argmax(1), [0, 1, 0])
+    assert np.isfinite(proba).all() and proba[0, 0] == pytest.approx(1.0) and proba[1, 1] == pytest.approx(1.0)
+    # Where 1 / (1 + e^-x) did not overflow, the values are those very values.
+    x = np.linspace(-79.9, 80, 4001, dtype=np.float32)
+    np.testing.assert_array_equal(sigmoid(x), 1 / (1 + np.exp(-x)))
+    with np.errstate(over="raise"):
+        tail = sigmoid(np.array([-100.0, -1000.0], dtype=np.float32))
+    assert (tail >= 0).all() and tail[0] == pytest.approx(np.exp(-100.0), rel=1e-3)
