@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -152,4 +153,86 @@ def comparison_bars(rows: Sequence[Mapping[str, float]], path: Path) -> Path:
     axes[1].set_xlabel("seconds")
     axes[1].set_title("Training time")
     axes[0].invert_yaxis()
+    return _save(fig, path)
+
+
+def class_balance(counts: Mapping[str, Mapping[str, int]], path: Path) -> Path:
+    """Texts per class in each split (train, validation, test), with each class's share of its split."""
+    splits = list(counts)
+    labels = list(dict.fromkeys(lab for c in counts.values() for lab in c))
+    colors = class_colors(labels)
+    width = 0.8 / max(len(labels), 1)
+    fig, ax = plt.subplots(figsize=(min(4 + 1.6 * len(splits) * max(len(labels), 2) / 2, 11), 3.6))
+    x = np.arange(len(splits))
+    for k, (lab, color) in enumerate(zip(labels, colors, strict=True)):
+        values = [counts[s].get(lab, 0) for s in splits]
+        shares = [v / max(sum(counts[s].values()), 1) for s, v in zip(splits, values, strict=True)]
+        # Two classes sharing a color (neither "pos" nor "neg" in their names) are told apart by hatching.
+        bars = ax.bar(x + (k - (len(labels) - 1) / 2) * width, values, width, label=lab, color=color,
+                      hatch="//" if colors.count(color) > 1 and k % 2 else None, edgecolor="white")
+        ax.bar_label(bars, [f"{v:,}\n{s:.0%}" for v, s in zip(values, shares, strict=True)], fontsize=7,
+                     padding=2)
+    ax.set_xticks(x, splits)
+    ax.margins(y=0.25)
+    ax.set_title("Class balance per split")
+    ax.set_xlabel("split")
+    ax.set_ylabel("texts")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(fig, path)
+
+
+def text_lengths(edges: Sequence[float], counts: Mapping[str, Sequence[int]], max_length: int | None,
+                 truncated: Mapping[str, float], path: Path) -> Path:
+    """Share of texts per length in tokens, one line per split (train as bars), with ``max_length`` marked and
+    the share of texts it cuts; the last bin also holds every longer text."""
+    edges = np.asarray(edges, dtype=float)
+    widths = np.diff(edges)
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    styles = {"train": "#264653", "validation": "#e9c46a", "test": "#8d99ae"}
+    for name, c in counts.items():
+        share = np.asarray(c, dtype=float) / max(sum(c), 1)
+        if name == "train":
+            ax.bar(edges[:-1], share, widths, align="edge", color=styles[name], alpha=0.75, label="train")
+        else:
+            ax.step(edges, np.append(share, share[-1]), where="post", color=styles.get(name, "#555"), lw=1.5,
+                    label=name)
+    title = "Text length in tokens"
+    if max_length is not None:
+        cut = ", ".join(f"{truncated[s]:.1%} of {s}" for s in counts if s in truncated)
+        ax.axvline(max_length, color=NEG_COLOR, ls="--", lw=1.5,
+                   label=f"max_length = {max_length}" + (f" (cuts {cut})" if cut else ""))
+        title += f" (max_length = {max_length})"
+    ax.set_xlim(0, edges[-1])
+    ax.set_title(title)
+    ax.set_xlabel(f"tokens per text (the last bar: {int(edges[-2])} or more)")
+    ax.set_ylabel("share of texts")
+    ax.legend(frameon=True, framealpha=0.9, edgecolor="none", fontsize=8, loc="upper right")
+    return _save(fig, path)
+
+
+def word_cloud(words: Sequence[Sequence[Any]], label: str, path: Path) -> Path:
+    """A word cloud of a class's distinctive words ([word, weight] pairs, the biggest weight drawn largest),
+    in the class's color (wordcloud's bundled font: nothing is fetched)."""
+    from wordcloud import WordCloud
+
+    base = matplotlib.colors.to_rgb(class_colors([label])[0])
+
+    def shade(word: str, font_size: int, position: Any, orientation: Any, random_state: Any = None,
+              **kwargs: Any) -> str:
+        # The class's color for the large words, mixed towards light grey for the small ones.
+        weight = 0.55 + 0.45 * min(font_size / 80, 1.0)
+        r, g, b = (round(255 * (weight * c + (1 - weight) * 0.85)) for c in base)
+        return f"rgb({r},{g},{b})"
+
+    fig, ax = plt.subplots(figsize=(5.2, 2.9))
+    freqs = {str(w): float(s) for w, s in words if float(s) > 0}
+    if freqs:
+        cloud = WordCloud(width=780, height=420, background_color="white", random_state=0, max_words=len(freqs),
+                          prefer_horizontal=0.95, color_func=shade, collocations=False,
+                          relative_scaling=0.6, margin=3).generate_from_frequencies(freqs)
+        ax.imshow(cloud.to_array(), interpolation="bilinear")
+    else:
+        ax.text(0.5, 0.5, "no distinctive words", ha="center", va="center", color="#888")
+    ax.set_axis_off()
+    ax.set_title(f"{label}: most distinctive words")
     return _save(fig, path)

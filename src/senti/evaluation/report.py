@@ -13,11 +13,14 @@ from typing import Any
 import pandas as pd
 
 from senti.evaluation import plots
+from senti.evaluation.data_profile import read_profile
 from senti.evaluation.insights import ANCHORS, embedding_projection, top_words
 from senti.evaluation.sizes import model_size
 from senti.io import atomic_write, atomic_write_text, read_json, write_json
 
 FIGURES = {
+    "class_balance.png": "Class balance per split",
+    "text_lengths.png": "Text length in tokens",
     "learning_curves.png": "Learning curves",
     "confusion_matrix.png": "Confusion matrix",
     "per_class.png": "Per-class scores",
@@ -39,6 +42,8 @@ td:first-child,th:first-child{text-align:left}
 .err{border-left:4px solid #e76f51;padding:.4em .8em;margin:.6em 0;background:#fff8f6}
 .err small{color:#666}pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
 details summary{cursor:pointer;color:#555}
+.clouds{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:.6em}
+.note{color:#555;font-size:.92em}
 """
 
 
@@ -78,7 +83,7 @@ def make_figures(run_dir: Path, model: Any | None = None) -> dict[str, Path]:
 
     run_dir = Path(run_dir)
     model = model or SentimentModel.load(run_dir)
-    out: dict[str, Path] = {}
+    out: dict[str, Path] = _data_figures(run_dir)
     hist = read_json(run_dir / "history.json") if (run_dir / "history.json").is_file() else None
     if hist and hist["epochs"]:
         out["learning_curves.png"] = plots.learning_curves(hist["epochs"], hist.get("best_epoch", -1),
@@ -98,6 +103,77 @@ def make_figures(run_dir: Path, model: Any | None = None) -> dict[str, Path]:
         out["embeddings.png"] = plots.embedding_map(proj["coords"], proj["words"], proj["scores"], labelled,
                                                     run_dir / "embeddings.png", proj["method"])
     return out
+
+
+def cloud_file(index: int) -> str:
+    """The word cloud of the ``index``-th class (by index: a label may hold any character)."""
+    return f"words_{index}.png"
+
+
+def _data_figures(run_dir: Path) -> dict[str, Path]:
+    profile = read_profile(run_dir)
+    if profile is None:
+        return {}
+    out = {"class_balance.png": plots.class_balance(profile["class_counts"], run_dir / "class_balance.png")}
+    hist = profile["histogram"]
+    if hist["counts"]:
+        truncated = {s: v["truncated_texts"] for s, v in profile["lengths"].items() if "truncated_texts" in v}
+        out["text_lengths.png"] = plots.text_lengths(hist["edges"], hist["counts"], profile["max_length"],
+                                                     truncated, run_dir / "text_lengths.png")
+    for i, label in enumerate(profile["distinctive_words"]):
+        out[cloud_file(i)] = plots.word_cloud(profile["distinctive_words"][label], label,
+                                              run_dir / cloud_file(i))
+    return out
+
+
+def _balance_table(counts: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """One row per class, one column per split: "count (share of the split)"."""
+    labels = list(dict.fromkeys(lab for c in counts.values() for lab in c))
+    rows = []
+    for lab in labels:
+        row = {"class": lab}
+        for split, c in counts.items():
+            n, total = c.get(lab, 0), sum(c.values())
+            row[split] = f"{n:,} ({n / max(total, 1):.1%})"
+        rows.append(row)
+    rows.append({"class": "all", **{split: f"{sum(c.values()):,}" for split, c in counts.items()}})
+    return pd.DataFrame(rows)
+
+
+def _data_section(profile: dict[str, Any] | None, figures: dict[str, Path]) -> str:
+    if profile is None:
+        return ""
+    counts = profile["class_counts"]
+    parts = ["<section id='data'><h2>The data</h2>",
+             "<p class='note'>Texts per class in each split the run used (validation is carved out of the "
+             "training data unless given); the model's scores are only as good as the smallest class allows.</p>",
+             _table(_balance_table(counts))]
+    if "class_balance.png" in figures:
+        parts.append(_img(figures["class_balance.png"], "class balance per split"))
+    train = profile["lengths"].get("train", {})
+    if "text_lengths.png" in figures and "median" in train:
+        sampled = (f" (measured on {train['measured']:,} of {train['rows']:,} training texts)"
+                   if train["measured"] < train["rows"] else "")
+        text = (f"Training texts have a median of {train['median']:.0f} tokens after cleaning, 90 % of them at "
+                f"most {train['p90']:.0f}, the longest {train['max']:,}{sampled}. ")
+        if profile["max_length"] is not None:
+            text += (f"The network reads at most <b>max_length = {profile['max_length']}</b> tokens: that cuts "
+                     f"<b>{train['truncated_texts']:.1%}</b> of the training texts, dropping "
+                     f"{train['dropped_tokens']:.1%} of all their tokens.")
+        else:
+            text += "This model reads whole texts (max_length applies to the networks only)."
+        parts.append(f"<h3>{FIGURES['text_lengths.png']}</h3><p class='note'>{text}</p>"
+                     f"{_img(figures['text_lengths.png'], 'histogram of text lengths in tokens')}")
+    clouds = [(label, figures[cloud_file(i)]) for i, label in enumerate(profile["distinctive_words"])
+              if cloud_file(i) in figures]
+    if clouds:
+        parts.append("<h3>Each class's most distinctive words</h3><p class='note'>The words that set a class "
+                     "apart from the others in the training texts (z-scored log-odds ratio with an informative "
+                     "prior; larger is stronger evidence), not the most frequent ones; English stop words "
+                     "other than negations are left out.</p><div class='clouds'>"
+                     + "".join(_img(path, f"word cloud: {label}") for label, path in clouds) + "</div>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
@@ -123,6 +199,7 @@ def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
                   (f"{hist.get('best_epoch', '?')} / {hist.get('epochs_run', '?')}", "best / epochs run")]
     parts.append("<div class='cards'>" + "".join(f"<div class='card'><b>{v}</b><span>{k}</span></div>"
                                                   for v, k in cards) + "</div>")
+    parts.append(_data_section(read_profile(run_dir), figures))
     if "learning_curves.png" in figures:
         parts.append(f"<section><h2>{FIGURES['learning_curves.png']}</h2>"
                      f"{_img(figures['learning_curves.png'], 'learning curves')}</section>")
@@ -167,6 +244,24 @@ def summarize_run(run_dir: Path) -> dict[str, Any]:
             "n_test": metrics["n"]}
 
 
+def _comparison_balance(runs: Sequence[str], models: Sequence[str]) -> str:
+    """Texts per class and split of each compared run (runs on the same data show the same counts)."""
+    rows = []
+    for run, model in zip(runs, models, strict=True):
+        profile = read_profile(Path(run))
+        if profile is None:
+            continue
+        for split, c in profile["class_counts"].items():
+            total = sum(c.values())
+            rows.append({"model": model, "split": split,
+                         **{lab: f"{n:,} ({n / max(total, 1):.1%})" for lab, n in c.items()}})
+    if not rows:
+        return ""
+    return ("<section><h2>Class balance per split</h2><p class='note'>Texts per class in each run's splits "
+            "(runs trained before senti recorded it are left out).</p>"
+            f"{_table(pd.DataFrame(rows).fillna('0'))}</section>")
+
+
 def write_comparison(run_dirs: Sequence[str | Path], output: str | Path, title: str = "") -> Path:
     """Comparison table (Markdown, CSV, JSON), bar chart and HTML page for finished runs."""
     output = Path(output)
@@ -181,7 +276,8 @@ def write_comparison(run_dirs: Sequence[str | Path], output: str | Path, title: 
     atomic_write_text(output / "comparison.md", markdown_table(md))
     chart = plots.comparison_bars(df.to_dict(orient="records"), output / "comparison.png")
     body = (f"<h1>senti comparison</h1><p class='sub'>{html.escape(title)}</p>"
-            f"<section>{_table(md)}</section><section>{_img(chart, 'comparison chart')}</section>")
+            f"<section>{_table(md)}</section><section>{_img(chart, 'comparison chart')}</section>"
+            + _comparison_balance(df["run"].tolist(), df["model"].tolist()))
     path = output / "comparison.html"
     atomic_write_text(path, _page("senti comparison", body))
     return path

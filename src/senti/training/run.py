@@ -21,6 +21,7 @@ from senti.config import SECTION_OF, RunConfig, nest
 from senti.data.datasets import DATASET_DEFAULTS
 from senti.data.readers import DataError
 from senti.data.splits import class_labels, load_splits
+from senti.evaluation.data_profile import record_data_profile
 from senti.evaluation.insights import confident_errors
 from senti.evaluation.metrics import classification_metrics
 from senti.io import read_json, remove_stale_temps, write_json
@@ -106,6 +107,8 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     if run_dir is not None and not resume:
         write_json(run_dir / "data.json", train_df.attrs.get("data_report", {}))
     labels = class_labels(cfg, train_df, valid_df, test_df)
+    if run_dir is not None and not resume:  # for the report's data section
+        record_data_profile(run_dir, cfg, labels, train_df, valid_df, test_df)
 
     scored = None
     if is_ensemble(cfg.model):
