@@ -82,3 +82,21 @@ def test_a_bundle_trained_with_lemmas_applies_them_at_prediction(tmp_path, lemma
         assert (proba[:3, positive] > 0.7).all() and (proba[3:, positive] < 0.3).all()
     else:  # the inflected verbs were never seen: the model cannot tell these texts apart
         assert abs(proba[:3, positive].mean() - proba[3:, positive].mean()) < 0.1
+
+
+def test_senti_train_lemmatize_flag_reaches_the_bundle(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _base_forms(120).to_csv(tmp_path / "train.csv", index=False)
+    senti_cli = Path(sys.executable).with_name("senti")
+    p = subprocess.run([str(senti_cli), "train", "--train", str(tmp_path / "train.csv"), "--model", "nbsvm",
+                        "--lemmatize", "--no-report", "-q", "-o", str(tmp_path / "run")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["clean"]["lemmatize"] is True
+    p = subprocess.run([str(senti_cli), "predict", str(tmp_path / "run"), "they hated it", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.splitlines()[0])["label"] == "negative"

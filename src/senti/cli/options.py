@@ -85,6 +85,9 @@ def training_options(f: Any) -> Any:
                      help="Train the head alone first, then unfreeze one layer per epoch (ULMFiT)."),
         click.option("--max-length", type=int, help="Tokens kept per text."),
         click.option("--truncate", type=click.Choice(["head", "tail", "both"])),
+        click.option("--lemmatize/--no-lemmatize", default=None,
+                     help="Read each word as its lemma (movies → movie, were → be); needs pip install "
+                     "'senti[lemma]'. Other cleaning steps: [clean] in a --config file."),
         click.option("--max-vocab", "max_size", type=int),
         click.option("--min-count", type=int),
         click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"])),
