@@ -45,10 +45,10 @@ import senti.training.trainer as trainer_module
 from senti.config import CleanConfig, TrainConfig
 from senti.data.datasets import load_dataset
 from senti.io import write_json
+from senti.models.batching import bucket_batches
 from senti.models.registry import PRESETS, build_model
 from senti.pipeline import configure_cpu
 from senti.text import Cleaner, Vocabulary, tokenize
-from senti.training.batching import bucket_batches
 from senti.training.trainer import Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))

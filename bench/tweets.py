@@ -101,8 +101,9 @@ def explanations(model: senti.SentimentModel) -> dict:
     texts = test[test["text"].str.split().str.len() >= 8]["text"].sample(N_FAITHFULNESS, random_state=0).tolist()
     review = " ".join(senti.load_dataset("imdb", "test")["text"].iloc[0].split()[:230])
     # The same network reading a whole review (as the IMDB model does) rather than the tweets' 64 tokens.
-    long_model = senti.SentimentModel(model.net, model.vocab, model.labels, model.clean_config,
-                                      dataclasses.replace(model.vocab_config, max_length=400), model.model_config)
+    long_model = senti.SentimentModel.from_parts(model.net, model.vocab, model.labels, model.clean_config,
+                                                 dataclasses.replace(model.vocab_config, max_length=400),
+                                                 model.model_config)
     out = {}
     for method in METHODS:
         t0 = time.perf_counter()

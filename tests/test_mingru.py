@@ -9,9 +9,9 @@ import torch
 
 import senti
 from senti import BundleError, SentimentModel
+from senti.models.batching import collate
 from senti.models.mingru import POOLINGS, MinGRUClassifier, MinGRUConfig, linear_recurrence
 from senti.runtime.folded import FoldedSession
-from senti.training.batching import collate
 
 from .conftest import DATA_DIR, needs_data, synthetic_reviews
 

@@ -15,11 +15,11 @@ import senti
 from senti import BundleError, SentimentModel
 from senti.bundle import write_manifest
 from senti.io import sha256_file
+from senti.models.batching import collate
 from senti.models.cnn import CNNClassifier, CNNConfig
 from senti.models.rnn import RNNClassifier, RNNConfig
 from senti.runtime.onnx import OnnxSession, export_onnx
 from senti.runtime.onnx_graph import to_onnx
-from senti.training.batching import collate
 
 from .conftest import DATA_DIR, needs_data, synthetic_reviews
 

@@ -32,8 +32,7 @@ def test_two_processes_score_like_one(tiny_run, texts):
 
 
 def test_workers_need_a_saved_model(tiny_run, texts):
-    model = SentimentModel(tiny_run.model.net, tiny_run.model.vocab, tiny_run.model.labels, tiny_run.model.clean_config,
-                           tiny_run.model.vocab_config, tiny_run.model.model_config)
+    model = SentimentModel(tiny_run.model.scorer, tiny_run.model.labels)  # the same model, never saved
     with pytest.raises(ValueError, match="needs a saved model"):
         model.predict_proba(texts, n_process=2)
     assert tiny_run.model.source is not None  # a trained run's model knows its bundle

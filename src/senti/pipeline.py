@@ -32,12 +32,7 @@ class SentimentModel:
     the labels) and the bundle's metadata; scikit-learn verbs (``predict``, ``predict_proba``, ``score``,
     ``classes_``)."""
 
-    def __init__(self, scorer: TextScorer, labels: Sequence[str], metadata: dict[str, Any] | None = None,
-                 *legacy: Any):
-        if legacy:  # the former signature (net, vocab, labels, clean, vocab_config, model_config[, metadata])
-            net, vocab, labels = scorer, labels, metadata
-            scorer = scorer_for(net, vocab, *legacy[:3])
-            metadata = legacy[3] if len(legacy) > 3 else None
+    def __init__(self, scorer: TextScorer, labels: Sequence[str], metadata: dict[str, Any] | None = None):
         self.scorer = scorer
         self.classes_ = np.asarray(list(labels), dtype=object)
         self.metadata = metadata or {}

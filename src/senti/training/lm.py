@@ -36,10 +36,10 @@ from senti.bundle import BundleError, load_bundle, save_bundle
 from senti.config import CleanConfig, TrainConfig, VocabConfig
 from senti.errors import ConfigError, DataError
 from senti.io import write_json
+from senti.models.batching import bucket_batches, collate
 from senti.models.registry import build_model, full_model_config, resolve_preset
 from senti.models.rnn import RNNClassifier
 from senti.text import Cleaner, Vocabulary, tokenize
-from senti.training.batching import bucket_batches, collate
 from senti.training.trainer import TrainingError, _sigint_requests_stop, make_optimizer, resolve_device
 
 log = logging.getLogger("senti")

@@ -87,9 +87,9 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
     state = trainer.fit(train_ids, train_y, valid_ids, valid_y)
     net.cpu().eval()
 
-    model = SentimentModel(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
-                           {"training": {**describe_state(state), "preset": cfg.preset,
-                                         "dataset": cfg.data.dataset or cfg.data.train, **starts}})
+    model = SentimentModel.from_parts(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
+                                      {"training": {**describe_state(state), "preset": cfg.preset,
+                                                    "dataset": cfg.data.dataset or cfg.data.train, **starts}})
     return model, state
 
 

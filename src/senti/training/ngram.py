@@ -32,8 +32,8 @@ def train_ngram(cfg: RunConfig, run_dir: Path | None, labels: list[str], train_d
     t_fit = time.perf_counter()
     net.fit(train_tokens, train_y)
     cfg.model = full_model_config(cfg.model) | {"vocab_size": net.config.vocab_size}
-    model = SentimentModel(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
-                           {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train}})
+    training = {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train}
+    model = SentimentModel.from_parts(net, None, labels, cfg.clean, cfg.vocab, cfg.model, {"training": training})
     proba = model.predict_proba(valid_df["text"].tolist())
     state = TrainState(epoch=1, elapsed=time.perf_counter() - t_fit, best_epoch=1)
     state.history = [{"epoch": 1, **validation_row(valid_y, proba, len(labels)),

@@ -91,10 +91,10 @@ def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: l
             member.metadata["metrics"] = {key: m[key] for key in ("accuracy", "macro_f1", "n")}
             refitted[name]["test_accuracy"] = m["accuracy"]
             log.info("ensemble: member %s refitted, test accuracy %.4f", name, m["accuracy"])
-    model = SentimentModel(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
-                           {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
-                                         "members": member_metrics, "member_weights": weights,
-                                         "refitted": refitted}})
+    model = SentimentModel.from_parts(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
+                                      {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
+                                                    "members": member_metrics, "member_weights": weights,
+                                                    "refitted": refitted}})
     return model, state, scored
 
 
@@ -119,9 +119,10 @@ def _refit_members(net: Any, data: pd.DataFrame) -> dict[str, Any]:
         index = {lab: i for i, lab in enumerate(member.labels)}
         fresh = build_model(member.model_config)
         fresh.fit([member.tokens(text) for text in data["text"]], data["label"].map(index).to_numpy())
-        refitted = SentimentModel(fresh, None, member.labels, member.clean_config, member.vocab_config,
-                                  {**member.model_config, "vocab_size": fresh.config.vocab_size},
-                                  {**member.metadata, "refit": {"texts": len(data), "of": "train + validation"}})
+        refit = {"texts": len(data), "of": "train + validation"}
+        refitted = SentimentModel.from_parts(fresh, None, member.labels, member.clean_config, member.vocab_config,
+                                             {**member.model_config, "vocab_size": fresh.config.vocab_size},
+                                             {**member.metadata, "refit": refit})
         done[name] = {"texts": len(data), "seconds": round(time.perf_counter() - t, 1)}
         net.members[name] = refitted
         log.info("ensemble: member %s refitted on %d texts (train + validation) in %.1fs", name, len(data),

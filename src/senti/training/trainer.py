@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from senti.config import TrainConfig
 from senti.errors import ConfigError, TrainingError, TrainingInterrupted
 from senti.io import atomic_write_bytes
-from senti.training.batching import bucket_batches, collate
+from senti.models.batching import bucket_batches, collate
 
 log = logging.getLogger("senti")
 
