@@ -47,4 +47,4 @@ def running_server(run_dir: Path, log: Path, *args: str, timeout: float = 60) ->
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
+            proc.wait(timeout=15)

@@ -133,7 +133,8 @@ def test_folded_runtime_is_refused_for_other_networks(tiny_run):
 
 def test_cli_predicts_with_the_folded_runtime(mingru_run):
     done = subprocess.run([sys.executable, "-m", "senti.cli", "predict", str(mingru_run.run_dir), "--runtime",
-                           "folded", "--json", "A wonderful, moving film."], capture_output=True, text=True)
+                           "folded", "--json", "A wonderful, moving film."], capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     assert '"label"' in done.stdout
 

@@ -124,17 +124,19 @@ def test_linear_models_have_no_onnx_export(tmp_path):
 
 def test_cli_export_then_predict_with_each_runtime(lstm_run, tmp_path):
     run_dir = shutil.copytree(lstm_run.run_dir, tmp_path / "run")
-    done = subprocess.run([*SENTI, "export", str(run_dir), "--quantize", "int8"], capture_output=True, text=True)
+    done = subprocess.run([*SENTI, "export", str(run_dir), "--quantize", "int8"], capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("model.int8.onnx")
     outputs = {}
     for runtime in ("torch", "onnx-int8"):
         done = subprocess.run([*SENTI, "predict", str(run_dir), "--runtime", runtime, "--json", "Loved it, superb!"],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         outputs[runtime] = json.loads(done.stdout)
     assert outputs["torch"]["label"] == outputs["onnx-int8"]["label"] == "positive"
-    done = subprocess.run([*SENTI, "predict", str(run_dir), "--runtime", "onnx", "x"], capture_output=True, text=True)
+    done = subprocess.run([*SENTI, "predict", str(run_dir), "--runtime", "onnx", "x"], capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 1 and done.stderr.startswith("error:") and "senti export" in done.stderr
 
 

@@ -54,7 +54,8 @@ def test_cli_n_process_writes_the_same_file(tiny_run, texts, tmp_path):
     for n in (1, 2):
         dst = tmp_path / f"out{n}.csv"
         done = subprocess.run([sys.executable, "-m", "senti.cli", "predict", str(tiny_run.run_dir), "--input",
-                               str(src), "--output", str(dst), "--n-process", str(n)], capture_output=True, text=True)
+                               str(src), "--output", str(dst), "--n-process", str(n)], capture_output=True, text=True,
+                              timeout=300)
         assert done.returncode == 0, done.stderr
         outs.append(dst.read_text(encoding="utf-8"))
     assert outs[0] == outs[1]
