@@ -6,8 +6,7 @@ import functools
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Callable
 
 from senti.config import CleanConfig
 from senti.errors import ConfigError
@@ -124,12 +123,6 @@ class Cleaner:
         for step in self._steps:
             text = step(text)
         return text
-
-    def clean_many(self, texts: Iterable[str]) -> list[str]:
-        return [self(t) for t in texts]
-
-    def to_dict(self) -> dict:
-        return asdict(self.config)
 
 
 def _make_stemmer(kind: str) -> Callable[[str], str]:

@@ -16,8 +16,7 @@ from typing import IO
 
 import numpy as np
 
-from senti.data.readers import DataError
-from senti.errors import ConfigError
+from senti.errors import ConfigError, DataError
 from senti.io import atomic_write
 from senti.text.vocab import PAD, UNK
 
