@@ -156,10 +156,10 @@ def _length_summary(n_tok: np.ndarray, rows: int, max_length: int | None) -> dic
 
 
 def _edges(n_tok: np.ndarray, max_length: int | None) -> list[int]:
-    """``HIST_BINS`` equal bins from 0 past the lengths' 99.5th percentile and past ``max_length``."""
+    """At most ``HIST_BINS`` + 1 equal bins from 0 past the lengths' 99.5th percentile and past ``max_length``."""
     hi = max(float(np.percentile(n_tok, 99.5)) if len(n_tok) else 1.0, float(max_length or 0) * 1.1, 1.0)
     step = max(1, math.ceil(hi / HIST_BINS))
-    return [int(e) for e in range(0, step * HIST_BINS + 1, step)]
+    return list(range(0, step * (math.ceil(hi / step) + 1) + 1, step))
 
 
 def truncation_length(cfg: RunConfig) -> int | None:

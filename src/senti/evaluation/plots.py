@@ -167,9 +167,9 @@ def class_balance(counts: Mapping[str, Mapping[str, int]], path: Path) -> Path:
     for k, (lab, color) in enumerate(zip(labels, colors, strict=True)):
         values = [counts[s].get(lab, 0) for s in splits]
         shares = [v / max(sum(counts[s].values()), 1) for s, v in zip(splits, values, strict=True)]
-        # Two classes sharing a color (neither "pos" nor "neg" in their names) are told apart by hatching.
+        # A class whose color an earlier class has ("very negative" after "negative") is hatched.
         bars = ax.bar(x + (k - (len(labels) - 1) / 2) * width, values, width, label=lab, color=color,
-                      hatch="//" if colors.count(color) > 1 and k % 2 else None, edgecolor="white")
+                      hatch="//" if color in colors[:k] else None, edgecolor="white")
         ax.bar_label(bars, [f"{v:,}\n{s:.0%}" for v, s in zip(values, shares, strict=True)], fontsize=7,
                      padding=2)
     ax.set_xticks(x, splits)

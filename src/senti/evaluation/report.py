@@ -168,8 +168,9 @@ def _data_section(profile: dict[str, Any] | None, figures: dict[str, Path]) -> s
               if cloud_file(i) in figures]
     if clouds:
         parts.append("<h3>Each class's most distinctive words</h3><p class='note'>The words that set a class "
-                     "apart from the others in the training texts (z-scored log-odds ratio with an informative "
-                     "prior; larger is stronger evidence), not the most frequent ones; English stop words "
+                     "apart from the others in the training texts, as the model reads them after cleaning "
+                     "(placeholders such as xxurl included): ranked by the z-scored log-odds ratio with an "
+                     "informative prior, larger for stronger evidence, not by frequency; English stop words "
                      "other than negations are left out.</p><div class='clouds'>"
                      + "".join(_img(path, f"word cloud: {label}") for label, path in clouds) + "</div>")
     parts.append("</section>")
@@ -258,8 +259,8 @@ def _comparison_balance(runs: Sequence[str], models: Sequence[str]) -> str:
     if not rows:
         return ""
     return ("<section><h2>Class balance per split</h2><p class='note'>Texts per class in each run's splits "
-            "(runs trained before senti recorded it are left out).</p>"
-            f"{_table(pd.DataFrame(rows).fillna('0'))}</section>")
+            "(— where a run has no such class; runs trained before senti recorded it are left out).</p>"
+            f"{_table(pd.DataFrame(rows).fillna('—'))}</section>")  # —: a class the run does not have
 
 
 def write_comparison(run_dirs: Sequence[str | Path], output: str | Path, title: str = "") -> Path:
