@@ -26,6 +26,7 @@ from senti.io import atomic_write
 
 if TYPE_CHECKING:
     from senti.pipeline import SentimentModel
+from senti.scoring.records import prediction_columns
 
 
 def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "utf-8",
@@ -52,16 +53,22 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
     if fmt == "parquet":
         yield from _parquet_chunks(path, text_column, chunk_size)
         return
+    if fmt in ("csv", "tsv"):
+        options = csv_options(path, fmt, enc, encoding_errors)
+        hint = "" if sep is not None else _separator_hint(path, enc, str(options["sep"]))
+        if sep is not None:
+            options["sep"] = _separator(sep)
+        try:
+            with reading_errors(path, fmt, enc):
+                reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, encoding=enc,
+                                     encoding_errors=encoding_errors, **options)
+                for chunk in reader:
+                    yield _with_text(chunk, text_column, path)
+        except DataError as e:
+            raise DataError(f"{e}{hint}") from e
+        return
     with reading_errors(path, fmt, enc):
-        if fmt in ("csv", "tsv"):
-            options = csv_options(path, fmt, enc, encoding_errors)
-            if sep is not None:
-                options["sep"] = _separator(sep)
-            reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, encoding=enc,
-                                 encoding_errors=encoding_errors, **options)
-            for chunk in reader:
-                yield _with_text(chunk, text_column, path)
-        elif fmt == "jsonl":
+        if fmt == "jsonl":
             for chunk in iter_jsonl(path, enc, encoding_errors, chunk_size):
                 yield _with_text(chunk, text_column, path)
         else:
@@ -77,13 +84,14 @@ def _separator(sep: str) -> str:
     return sep
 
 
-def _separator_hint(columns: pd.Index) -> str:
-    """A single column whose name holds another separator: the file is most likely separated by that one."""
-    if len(columns) != 1:
+def _separator_hint(path: str, enc: str, sep: str) -> str:
+    """When the header line holds no ``sep`` but another separator: the file is most likely separated by that."""
+    with open_text(path, enc, "replace") as f:
+        header = f.readline()
+    found = next((c for c in (";", "\t", "|", ",") if c != sep and c in header), None)
+    if sep in header or found is None:
         return ""
-    found = next((sep for sep in (";", "\t", "|") if sep in str(columns[0])), None)
-    return f"; the header looks separated by {found!r}: pass --sep {'tab' if found == chr(9) else repr(found)}" \
-        if found else ""
+    return f"; the header looks separated by {found!r}: pass --sep {'tab' if found == chr(9) else repr(found)}"
 
 
 def _parquet_chunks(path: str, text_column: str, chunk_size: int) -> Iterator[tuple[pd.DataFrame, list[str]]]:
@@ -115,7 +123,7 @@ def _line_chunks(f: TextIO, chunk_size: int) -> Iterator[tuple[pd.DataFrame, lis
 def _with_text(chunk: pd.DataFrame, text_column: str, path: str) -> tuple[pd.DataFrame, list[str]]:
     if text_column not in chunk.columns:
         raise DataError(f"{path}: no text column {text_column!r}; columns present: {list(chunk.columns)} "
-                        f"(choose one with --text-column){_separator_hint(chunk.columns)}")
+                        "(choose one with --text-column)")
     # A missing cell (JSON null) is scored as an empty text, so the output keeps one row per input row.
     texts = ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in chunk[text_column]]
     return chunk, texts
@@ -125,10 +133,8 @@ def score_frame(model: SentimentModel, chunk: pd.DataFrame, texts: list[str], ba
                 n_process: int = 1) -> pd.DataFrame:
     proba = model.predict_proba(texts, batch_size, n_process)
     out = chunk.copy()
-    out["pred_label"] = model.classes_[proba.argmax(1)]
-    out["pred_confidence"] = proba.max(1).round(6)
-    for j, lab in enumerate(model.labels):
-        out[f"prob_{lab}"] = proba[:, j].round(6)
+    for name, values in prediction_columns(model.labels, proba, texts).items():
+        out[name] = values
     return out
 
 
