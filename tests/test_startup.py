@@ -48,3 +48,9 @@ def test_public_names_still_resolve():
 def test_an_ngram_model_predicts_without_torch_or_sklearn():
     code = f"import senti\nprint(senti.load({str(NBSVM)!r}).predict(['a great film']))"
     assert loaded_after(code) == dict.fromkeys(HEAVY, False)
+
+
+@pytest.mark.parametrize("module", ["senti", "senti.cli"])
+def test_python_dash_m_runs_the_command(module):
+    p = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "senti, version 0.1.0", p.stderr
