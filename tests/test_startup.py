@@ -25,10 +25,11 @@ def test_import_senti_loads_no_heavy_library():
     assert loaded_after("import senti") == dict.fromkeys(HEAVY, False)
 
 
-def test_the_cli_and_its_help_load_no_heavy_library():
+def test_the_cli_and_every_commands_help_load_no_heavy_library():
     code = ("import contextlib, io\nfrom senti.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
-            "    main(['train', '--help'])")
+            "for name in [None, *main.commands]:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        main([name, '--help'] if name else ['--help'], standalone_mode=True)")
     assert loaded_after(code) == dict.fromkeys(HEAVY, False)
 
 
