@@ -12,7 +12,6 @@ import numpy as np
 
 from senti.bundle import bundle_dir
 from senti.config import CleanConfig, VocabConfig
-from senti.evaluation.metrics import classification_metrics
 from senti.parallel import CHUNK as PARALLEL_CHUNK
 from senti.parallel import WorkerPool, resolve_n_process
 from senti.runtime.cpu import configure_cpu
@@ -140,6 +139,7 @@ class SentimentModel:
         """Metrics against ``labels``, matched to the model's classes as senti reads labels (``1.0`` is ``1``)
         after ``label_map`` (``"0=negative,1=positive"``); a label still unknown is a DataError."""
         from senti.data.labels import match_labels  # here: senti.data loads pandas, which predicting never needs
+        from senti.evaluation.metrics import classification_metrics  # and scikit-learn
 
         labels = match_labels(labels, self.labels, label_map)
         return classification_metrics(labels, list(self.predict(texts, batch_size)), self.labels)

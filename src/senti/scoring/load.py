@@ -7,7 +7,7 @@ from typing import Any
 
 from senti.bundle import bundle_dir, load_bundle
 from senti.config import CleanConfig, VocabConfig
-from senti.errors import BundleError
+from senti.errors import BundleError, ConfigError
 from senti.models.registry import build_model, is_ensemble, is_neural
 from senti.scoring.base import RUNTIMES, TextScorer
 from senti.scoring.ensemble import EnsembleScorer
@@ -49,7 +49,7 @@ def read_scorer(path: str | Path, runtime: str = "auto", threads: int | None = N
     if net.config.num_classes != len(labels):
         raise BundleError(f"{path}: {len(labels)} labels but the network has {net.config.num_classes} outputs")
     if runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
+        raise ConfigError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
     scorer = scorer_class(manifest["model"]).from_bundle(directory, manifest, net, vocab, weights, clean,
                                                          vocab_config, runtime, threads, read_scorer)
     return scorer, manifest
