@@ -39,6 +39,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "PRESETS": ("senti.models.registry", "PRESETS"),
     "SentimentModel": ("senti.pipeline", "SentimentModel"),
     "read_vectors": ("senti.text.vectors", "read_vectors"),
+    "run_suite": ("senti.evaluation.behaviour", "run_suite"),
     "PretrainConfig": ("senti.training.lm", "PretrainConfig"),
     "pretrain": ("senti.training.lm", "pretrain_encoder"),
     "Run": ("senti.training.run", "Run"),
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from senti.data.readers import read_texts
     from senti.errors import BundleError, ConfigError, DataError, SentiError, TrainingError, TrainingInterrupted
     from senti.estimator import SentimentClassifier
+    from senti.evaluation.behaviour import run_suite
     from senti.explain import Explanation
     from senti.models.registry import PRESETS
     from senti.pipeline import SentimentModel
@@ -118,5 +120,6 @@ __all__ = [
     "read_texts",
     "read_vectors",
     "resume",
+    "run_suite",
     "train",
 ]
