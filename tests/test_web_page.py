@@ -249,7 +249,7 @@ def test_csv_upload_shows_the_table_chart_and_download(page, tiny_run, server, t
     assert data == direct.content
     scored = pd.read_csv(io.BytesIO(data), keep_default_na=False)
     assert list(scored.columns) == ["id", "review", "stars", "pred_label", "pred_confidence", "prob_negative",
-                                    "prob_positive"]
+                                    "prob_positive", "pred_empty"]
     assert scored["review"].tolist() == df["review"].tolist()
     assert scored["pred_label"].tolist() == expected
 

@@ -59,14 +59,14 @@ def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output
     if explain:
         _print_explanations(model, list(texts), method, batch_size or 256, as_json)
         return
+    from senti.scoring.records import prediction_records
+
     proba = model.predict_proba(list(texts), batch_size)
-    for text, p in zip(texts, proba, strict=True):
-        label = model.labels[int(p.argmax())]
+    records = prediction_records(model.labels, proba.tolist(), texts, digits=6)
+    for text, p, record in zip(texts, proba, records, strict=True):
+        label = record["label"]
         if as_json:
-            click.echo(json.dumps({"text": text, "label": label,
-                                   "probabilities": {lab: round(float(v), 6) for lab, v in zip(model.labels, p,
-                                                                                             strict=True)}},
-                                  ensure_ascii=False))
+            click.echo(json.dumps({"text": text, **record}, ensure_ascii=False))
         else:
             probs = "  ".join(f"{lab}={v:.3f}" for lab, v in zip(model.labels, p, strict=True))
             snippet = text if len(text) <= 70 else text[:67] + "..."

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from senti import __version__
 from senti.data.readers import DataError
 from senti.pipeline import SentimentModel
+from senti.scoring.records import prediction_records
 from senti.serving.batcher import MicroBatcher
 from senti.serving.fastpath import PredictFastPath, predictions_json
 from senti.serving.json_body import JSONBodyByDefault
@@ -63,6 +64,8 @@ class Prediction(BaseModel):
     label: str
     confidence: float
     probabilities: dict[str, float]
+    empty: bool | None = Field(None, description="true for a text with no words (only white space): the label "
+                                                 "is then about nothing; absent otherwise")
     words: list[WordScore] | None = None
 
 
@@ -132,7 +135,7 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
                                      "behind them.")
 
     async def predict_json(texts: list[str]) -> bytes:
-        return predictions_json((await batcher.predict_proba_async(texts)).tolist(), labels)
+        return predictions_json((await batcher.predict_proba_async(texts)).tolist(), labels, texts)
 
     # Added first, so it runs inside BodySizeLimit: the size limit holds on the fast path too.
     if fast_path:
@@ -161,7 +164,7 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
                 raise HTTPException(422, f"explain: at most {limits.max_explain_texts} texts per request, "
                                          f"got {len(texts)}")
             explanations = await batcher.run_exclusive(model.explain, texts)
-            return {"predictions": [_explained(e) for e in explanations]}
+            return {"predictions": [_explained(e, t) for e, t in zip(explanations, texts, strict=True)]}
         # Built to the response schema by construction: returning a Response skips FastAPI's re-validation of
         # it, the largest per-request cost after parsing. (Valid requests rarely get here: see fastpath.py.)
         return Response(await predict_json(texts), media_type="application/json")
@@ -213,10 +216,11 @@ def create_app(model: SentimentModel | str | Path, limits: Limits | None = None,
     return app
 
 
-def _explained(e: Any) -> dict[str, Any]:
+def _explained(e: Any, text: str) -> dict[str, Any]:
     d = e.to_dict()
-    return {"label": d["label"], "confidence": max(d["probabilities"].values()),
-            "probabilities": d["probabilities"], "words": d["words"]}
+    record = prediction_records(labels=list(d["probabilities"]), rows=[list(d["probabilities"].values())],
+                                texts=[text])[0]
+    return {**record, "words": d["words"]}
 
 
 def _score_file(model: SentimentModel, src: str, dst: str, text_column: str) -> int:

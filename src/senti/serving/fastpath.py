@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from senti.scoring.records import prediction_records
 
 _KEYS = frozenset(("texts", "explain"))
 
@@ -93,11 +94,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def predictions_json(rows: list[list[float]], labels: list[str]) -> bytes:
+def predictions_json(rows: list[list[float]], labels: list[str], texts: list[str]) -> bytes:
     """The ``PredictResponse`` body for probability rows, built by hand (the route and the fast path share it)."""
-    out: list[dict[str, Any]] = []
-    for row in rows:
-        best = max(range(len(row)), key=row.__getitem__)
-        out.append({"label": labels[best], "confidence": row[best],
-                    "probabilities": dict(zip(labels, row, strict=True))})
-    return json.dumps({"predictions": out}, separators=(",", ":")).encode()
+    return json.dumps({"predictions": prediction_records(labels, rows, texts)}, separators=(",", ":")).encode()

@@ -428,7 +428,7 @@
     if (iLabel < 0 || iConf < 0) throw new Error("The server's answer has no pred_label / pred_confidence columns.");
     let iText = col(column);
     if (iText < 0) iText = col("text");
-    if (iText < 0) iText = header.findIndex((h) => h !== "pred_label" && h !== "pred_confidence" && !h.startsWith("prob_"));
+    if (iText < 0) iText = header.findIndex((h) => !h.startsWith("pred_") && !h.startsWith("prob_"));
 
     // Counts per label, in the model's label order (labels with no rows included).
     const counts = new Map(((model && model.labels) || []).map((l) => [l, 0]));
