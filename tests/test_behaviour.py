@@ -204,6 +204,10 @@ def test_a_trained_model_gets_rates_that_differ_by_capability(nbsvm_model):
     d = r.to_dict(show=2)
     assert d["cases"]["all"] == d["cases"]["dev"] + d["cases"]["heldout"] == len(generate())
     assert all(len(t["failures"]) <= 2 for t in d["tests"])
+    # Both halves run: the examples shown come from dev only, so the held-out sentences stay unread.
+    assert d["examples_from"] == "dev" and {f["half"] for t in d["tests"] for f in t["failures"]} == {"dev"}
+    assert any(o.case.half == "heldout" for fails in r.failures.values() for o in fails)
+    assert all(t["failed"]["all"] == t["failed"]["dev"] + t["failed"]["heldout"] for t in d["tests"])
     assert json.loads(json.dumps(d)) == d
 
 
@@ -229,6 +233,9 @@ def test_check_prints_a_table_and_failing_examples():
         assert re.search(rf"^{t.name} +{t.capability} +{t.kind} ", p.stdout, re.M), t.name
     assert re.search(r"^overall \(cases\) +[\d.]+% +[\d.]+% +[\d.]+% +\d+$", p.stdout, re.M)
     assert "dev  heldout      all" in p.stdout
+    assert "failing examples, up to 1 per test, from the dev half" in p.stdout
+    shown = re.findall(r"^  \[([a-z]+\.\d\d)\]", p.stdout, re.M)
+    assert shown and all(template_half(t) == "dev" for t in shown)
 
 
 def test_check_json_parses_and_a_split_limits_it():
@@ -237,7 +244,7 @@ def test_check_json_parses_and_a_split_limits_it():
     d = json.loads(p.stdout)
     assert d["split"] == "heldout" and set(d["overall"]) == {"heldout"}
     assert d["cases"]["heldout"] == len(generate("heldout"))
-    assert all(t["failures"] == [] for t in d["tests"])
+    assert all(t["failures"] == [] for t in d["tests"]) and d["examples_from"] == "heldout"
     assert d["labels"] == {"positive": ["positive"], "negative": ["negative"], "guessed": False}
 
 

@@ -163,22 +163,31 @@ class SuiteResult:
 
     @property
     def failures(self) -> dict[str, list[Outcome]]:
-        """The failing outcomes per test, in suite order."""
+        """The failing outcomes per test, in suite order (both halves when the split is ``all``)."""
         return {t.name: [o for o in self._of(t.name, "all") if not o.passed] for t in self.tests}
 
+    @property
+    def examples_half(self) -> str:
+        """The half whose failures are shown: dev when both were run, so the held-out sentences stay unread
+        unless asked for by name (``split="heldout"``)."""
+        return "dev" if self.split == "all" else self.split
+
+    def examples(self, test: str) -> list[Outcome]:
+        return [o for o in self._of(test, self.examples_half) if not o.passed]
+
     def to_dict(self, show: int | None = None) -> dict[str, Any]:
-        """JSON-ready: settings, per test its rates and counts per half and (up to ``show``) failing cases."""
+        """JSON-ready: settings, per test its rates, counts and failures per half, and (up to ``show``) failing
+        cases of :attr:`examples_half`."""
         tests = []
         for t in self.tests:
-            failing = self.failures[t.name]
             tests.append({"name": t.name, "capability": t.capability, "kind": t.kind, "description": t.description,
                           "cases": {h: len(self._of(t.name, h)) for h in self.halves},
                           "pass_rate": {h: self.rate(t.name, h) for h in self.halves},
-                          "failed": len(failing),
-                          "failures": [o.to_dict() for o in failing[:show]]})
-        return {"split": self.split, "labels": {"positive": list(self.label_map.positive),
-                                                "negative": list(self.label_map.negative),
-                                                "guessed": self.label_map.guessed},
+                          "failed": {h: sum(not o.passed for o in self._of(t.name, h)) for h in self.halves},
+                          "failures": [o.to_dict() for o in self.examples(t.name)[:show]]})
+        labels = {"positive": list(self.label_map.positive), "negative": list(self.label_map.negative),
+                  "guessed": self.label_map.guessed}
+        return {"split": self.split, "examples_from": self.examples_half, "labels": labels,
                 "tolerance": {"INV": self.inv_tolerance, "DIR": self.dir_tolerance},
                 "cases": {h: len(self._of(None, h)) for h in self.halves},
                 "overall": {h: self.rate(None, h) for h in self.halves},
@@ -202,11 +211,15 @@ class SuiteResult:
             extra = f" {len(self.outcomes):>6}" if label.startswith("overall") else ""
             lines.append(f"{label:<37} {rates}{extra}")
         if show > 0:
+            half = self.examples_half
+            lines += ["", f"failing examples, up to {show} per test, from the {half} half"
+                      + (" (--split heldout shows the held-out ones)" if self.split == "all" else "") + ":"]
             for t in self.tests:
-                failing = self.failures[t.name]
+                failing = self.examples(t.name)
                 if not failing:
                     continue
-                lines += ["", f"{t.name} ({t.kind}: {t.description}): {len(failing)} failed"]
+                lines += ["", f"{t.name} ({t.kind}: {t.description}): {len(failing)} of "
+                          f"{len(self._of(t.name, half))} failed"]
                 lines += [_describe(o, t.kind) for o in failing[:show]]
         return "\n".join(lines)
 
