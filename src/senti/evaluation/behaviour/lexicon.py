@@ -45,7 +45,7 @@ PLACES = ["Lisbon", "Nairobi", "Toronto", "Osaka", "Lima", "Krakow", "Dublin", "
 
 # Statements that carry no opinion of the thing reviewed.
 NEUTRAL_SENTENCES = ["I wrote this on a Tuesday.", "My sister came along with me.", "It was raining that day.",
-                     "I read about it in a newspaper.", "We went there after work.",
+                     "I read about it in a newspaper.", "I am writing this after work.",
                      "A friend told me about it last month.", "I had a cup of tea beforehand.",
                      "The weather was mild.", "I wrote this review on the train.", "It was my first time."]
 
@@ -74,7 +74,7 @@ DOMAIN_WORDS: dict[str, dict[str, list[str]]] = {
                   "headset"],
         "aspect": ["design", "build quality", "battery", "packaging", "handle", "finish", "material", "motor",
                    "cable"],
-        "dull": ["flimsy", "unreliable", "cheap", "fiddly", "awkward"],
+        "dull": ["flimsy", "unreliable", "noisy", "fiddly", "awkward"],
         "fail": ["broke", "stopped working", "fell apart"],
         "used": ["bought", "ordered", "used"],
         "neutral": ["It arrived in a brown box.", "I ordered the blue one.", "It was delivered on a Monday.",
@@ -93,7 +93,7 @@ DOMAIN_WORDS: dict[str, dict[str, list[str]]] = {
     "app": {
         "thing": ["app", "game", "photo editor", "budgeting app", "music player", "browser", "calendar app"],
         "aspect": ["interface", "layout", "update", "menu", "settings page", "search", "sync", "login screen",
-                   "notifications"],
+                   "onboarding"],
         "dull": ["buggy", "slow", "confusing", "clunky", "laggy"],
         "fail": ["crashed", "froze", "lost my data"],
         "used": ["installed", "downloaded", "tried"],
