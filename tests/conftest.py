@@ -59,8 +59,22 @@ def tiny_run(tmp_path_factory):
     test_csv = out.parent / "tiny-test.csv"
     df.iloc[:600].to_csv(train_csv, index=False)
     df.iloc[600:].to_csv(test_csv, index=False)
-    return senti.train(out, train=train_csv, test=str(test_csv), model="gru", epochs=4, embedding_dim=32,
-                       hidden_size=32, min_count=1, progress=False)
+    run = senti.train(out, train=train_csv, test=str(test_csv), model="gru", epochs=4, embedding_dim=32,
+                      hidden_size=32, min_count=1, progress=False)
+    trained = _snapshot(out)
+    yield run
+    # Shared by many tests: one that writes into it (or repoints its model) changes what the others see.
+    changed = sorted(set(trained.items()) ^ set(_snapshot(out).items()))
+    assert not changed, f"a test changed the shared tiny_run (use a copy): {sorted({p for p, _ in changed})}"
+    assert run.model.source == out / "model", f"a test repointed tiny_run.model.source to {run.model.source}"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path → content digest)."""
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).digest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def interrupt_at_step(monkeypatch: pytest.MonkeyPatch, n: int) -> None:

@@ -4,6 +4,7 @@ referenced by a self-contained report.html."""
 import base64
 import json
 import re
+import shutil
 
 import pytest
 from PIL import Image
@@ -54,9 +55,10 @@ def test_report_html_is_self_contained_and_embeds_every_figure(tiny_run):
 
 
 def test_report_rebuilds_and_compares_runs(tiny_run, tmp_path):
-    (tiny_run.run_dir / "report.html").unlink()
-    assert write_report(tiny_run.run_dir).is_file()
-    page = write_comparison([tiny_run.run_dir, tiny_run.run_dir], tmp_path / "cmp", title="twice")
+    run_dir = shutil.copytree(tiny_run.run_dir, tmp_path / "run")  # the session's run stays as trained
+    (run_dir / "report.html").unlink()
+    assert write_report(run_dir).is_file()
+    page = write_comparison([run_dir, tiny_run.run_dir], tmp_path / "cmp", title="twice")
     assert page.is_file() and "data:image/png;base64" in page.read_text()
     rows = json.loads((tmp_path / "cmp" / "comparison.json").read_text())["rows"]
     assert rows[0]["accuracy"] == tiny_run.metrics["accuracy"] and rows[0]["model_mib"] > 0
