@@ -1,6 +1,6 @@
 """The ``senti`` command: one thin module per command (or group of small commands) over library functions.
 
-Subcommands follow the workflow: datasets → train / compare / stack → evaluate / report → predict / export /
+Subcommands follow the workflow: datasets → train / compare / stack → evaluate / report / check → predict / export /
 serve / rationale. Importing a command module registers its commands on `main`; each keeps its heavy imports
 inside the command function.
 """
