@@ -4,6 +4,7 @@ is blind), the runner on a real model, the label mapping and the command."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -71,6 +72,14 @@ def test_generation_is_deterministic_and_the_halves_partition_the_templates():
     # The split is by a hash of the template id alone, so it cannot drift with the order or number of templates.
     assert all(c.half == template_half(c.template) for c in dev + held)
     assert generate(seed=1) != generate(seed=0)
+
+
+def test_generation_does_not_depend_on_the_process():
+    code = ("import hashlib; from senti.evaluation.behaviour import generate; "
+            "print(hashlib.sha256(repr(generate()).encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(digests) == 1
 
 
 def test_cases_are_well_formed():
