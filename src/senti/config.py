@@ -101,6 +101,23 @@ class TrainConfig:
 
 
 @dataclass
+class PretrainConfig:
+    """Language-model pretraining of an encoder (``senti pretrain``, ``senti.pretrain``): the one place its
+    defaults live, read by the CLI's options too."""
+
+    epochs: int = 5
+    lr: float = 2e-3
+    batch_size: int = 64
+    num_sampled: int = 256  # words sampled per batch for the sampled softmax
+    dropout: float = 0.1
+    clip_grad_norm: float = 1.0
+    max_minutes: float | None = None
+    valid_texts: int = 1000  # held out to report perplexity (of the sampled softmax)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda: a GPU pretrains a larger encoder in the same minutes
+
+
+@dataclass
 class RunConfig:
     preset: str = "default"
     data: DataConfig = field(default_factory=DataConfig)
@@ -123,6 +140,35 @@ class RunConfig:
             kwargs[name] = _build(klass, d.get(name, {}), name)
         return cls(**kwargs)
 
+    def validate(self) -> RunConfig:
+        """Refuse values no run can use, before anything is read or written; returns the config."""
+        t, d, v = self.train, self.data, self.vocab
+        _at_least("train.epochs", t.epochs, 1, integer=True, hint="a run needs at least one epoch")
+        _at_least("train.batch_size", t.batch_size, 1, integer=True)
+        _at_least("train.patience", t.patience, 0, integer=True, hint="0 turns early stopping off")
+        _at_least("train.checkpoint_every", t.checkpoint_every, 0, integer=True, hint="0: at epoch ends only")
+        _at_least("train.weight_decay", t.weight_decay, 0)
+        _above_zero("train.lr", t.lr)
+        _above_zero("train.lr_decay", t.lr_decay)
+        if t.clip_grad_norm is not None:
+            _at_least("train.clip_grad_norm", t.clip_grad_norm, 0, hint="0 turns clipping off")
+        if t.max_minutes is not None:
+            _above_zero("train.max_minutes", t.max_minutes, hint="leave it out for no time budget")
+        _one_of("train.optimizer", str(t.optimizer).lower(), ("adam", "adamw", "rmsprop", "sgd"))
+        _one_of("train.monitor", t.monitor, ("val_accuracy", "val_loss", "val_macro_f1"))
+        if not isinstance(d.valid_fraction, (int, float)) or not 0 < d.valid_fraction < 1:
+            raise ConfigError(f"data.valid_fraction must be between 0 and 1 (e.g. 0.1), got {d.valid_fraction!r}")
+        for name in ("max_train_samples", "max_test_samples"):
+            if getattr(d, name) is not None:
+                _at_least(f"data.{name}", getattr(d, name), 1, integer=True)
+        _one_of("data.empty", d.empty, ("skip", "error"))
+        _one_of("data.encoding_errors", d.encoding_errors, ("strict", "replace"))
+        _at_least("vocab.max_size", v.max_size, 1, integer=True)
+        _at_least("vocab.min_count", v.min_count, 1, integer=True)
+        _at_least("vocab.max_length", v.max_length, 1, integer=True)
+        _one_of("vocab.truncate", v.truncate, ("head", "tail", "both"))
+        return self
+
 
 def _build(klass: type, values: dict[str, Any], section: str) -> Any:
     names = {f.name for f in fields(klass)}
@@ -132,9 +178,59 @@ def _build(klass: type, values: dict[str, Any], section: str) -> Any:
     return klass(**values)
 
 
+def _at_least(name: str, value: Any, minimum: float, integer: bool = False, hint: str = "") -> None:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or value < minimum:
+        what = "a whole number" if integer else "a number"
+        raise ConfigError(f"{name} must be {what} ≥ {minimum}, got {value!r}" + (f" ({hint})" if hint else ""))
+
+
+def _above_zero(name: str, value: Any, hint: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"{name} must be a number > 0, got {value!r}" + (f" ({hint})" if hint else ""))
+
+
+def _one_of(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+# Config values that name files; in a TOML file a relative one is relative to the TOML file's folder.
+PATH_OPTIONS = {"data": ("train", "valid", "test", "data_dir"), "train": ("embeddings", "encoder")}
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    """A run config from a TOML file. Relative paths in it are read from the file's folder (not the working
+    directory), so a config and its data can move together; ``preset`` may also sit under ``[model]``."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            d = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    for section, names in PATH_OPTIONS.items():
+        values = d.get(section)
+        for name in names:
+            value = values.get(name) if isinstance(values, dict) else None
+            if isinstance(value, str) and value and not value.startswith("<"):
+                full = Path(value).expanduser()
+                values[name] = str(full if full.is_absolute() else path.parent / full)
+    return hoist_preset(d, str(path))
+
+
+def hoist_preset(d: dict[str, Any], source: str) -> dict[str, Any]:
+    """``model = "bilstm"`` or ``[model] preset = "bilstm"`` name a preset: move the name to ``preset``."""
+    model = d.get("model")
+    named = model if isinstance(model, str) else model.pop("preset", None) if isinstance(model, dict) else None
+    if isinstance(model, str):
+        d.pop("model")
+    if named is not None:
+        if d.get("preset") not in (None, named):
+            raise ConfigError(f"{source}: preset {d['preset']!r} and model preset {named!r} disagree; give one")
+        d["preset"] = named
+    return d
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -192,4 +288,4 @@ def nest(options: dict[str, Any]) -> dict[str, Any]:
             raise TypeError(f"unknown training option {key!r}")  # a keyword typo in senti.train(), as Python says it
     if "config" in out:
         out = merge(load_toml(out.pop("config")), out)
-    return out
+    return hoist_preset(out, "model options")

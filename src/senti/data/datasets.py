@@ -170,9 +170,16 @@ def describe_datasets(data_dir: str | Path | None = None) -> list[dict]:
                 df = load_dataset(name, split, data_dir=root, download=False)
                 row[split] = len(df)
                 if spec.labelled:
-                    row.setdefault("labels", sorted(df["label"].unique().tolist()))
+                    row.setdefault("labels", label_order(name, df["label"].unique().tolist()))
         rows.append(row)
     return rows
+
+
+def label_order(name: str, labels: Sequence[str]) -> list[str]:
+    """A named dataset's labels in their natural order (SST-5: very negative … very positive), not the
+    alphabet's; labels its spec does not name follow, sorted."""
+    named = [v for v in get_spec(name).label_names.values() if v in labels]
+    return named + sorted(set(labels) - set(named))
 
 
 def unlabelled_texts(datasets: Sequence[str] = (), files: Sequence[str | Path] = (), data_dir: str | Path | None = None,

@@ -38,8 +38,6 @@ ENCODING_ERRORS = ("strict", "replace")
 EMPTY_POLICIES = ("skip", "error")
 
 
-
-
 def detect_format(path: str | Path) -> str:
     p = Path(path)
     if p.is_dir():
@@ -243,6 +241,22 @@ def read_folder(path: str | Path, skip: tuple[str, ...] = ("unsup",), encoding: 
     return pd.DataFrame(rows, columns=["text", "label"])
 
 
+def imdb_root(path: str | Path) -> tuple[Path, Path | None] | None:
+    """``(ROOT/train, ROOT/test or None)`` when ``path`` is the root of an aclImdb-like tree
+    (``ROOT/train/<label>/*.txt``) rather than a folder of ``<label>/*.txt`` itself; else None."""
+    root = Path(path)
+    if not root.is_dir() or _has_label_folders(root, skip=("train", "test", "unsup")):
+        return None
+    if not _has_label_folders(root / "train"):
+        return None
+    return root / "train", root / "test" if _has_label_folders(root / "test") else None
+
+
+def _has_label_folders(path: Path, skip: tuple[str, ...] = ("unsup",)) -> bool:
+    return path.is_dir() and any(next(d.glob("*.txt"), None) is not None
+                                 for d in path.iterdir() if d.is_dir() and d.name not in skip)
+
+
 def _natural_key(p: Path) -> tuple:
     stem = p.stem.split("_")[0]
     return (0, int(stem), p.name) if stem.isdigit() else (1, 0, p.name)
@@ -259,16 +273,23 @@ def read_texts(path: str | Path, text_column: str = "text", label_column: str | 
     df = read_frame(path, fmt, encoding, encoding_errors)
     if detect_format(path) == "folder":
         text_column, label_column = "text", "label" if label_column else None
-    out = pd.DataFrame({"text": _column(df, text_column, path, "text")})
-    if label_column:
-        out["label"] = _column(df, label_column, path, "label")
-    if group_column:
-        out["group"] = _column(df, group_column, path, "group").astype(str)
     if encoding_errors == "replace":
-        _warn_replaced(out["text"], path)
-    out = normalise(out, str(path), empty=empty)
+        _warn_replaced(_column(df, text_column, path, "text").astype(str), path)
+    return select_texts(df, str(path), text_column, label_column, group_column, empty=empty)
+
+
+def select_texts(df: pd.DataFrame, source: str, text_column: str = "text", label_column: str | None = "label",
+                 group_column: str | None = None, empty: str = "skip") -> pd.DataFrame:
+    """The ``text``/``label`` (and ``group``) columns of a table a user gave (a file read, or their own
+    DataFrame), named by the column options, normalised as :func:`normalise` does."""
+    out = pd.DataFrame({"text": _column(df, text_column, source, "text")})
+    if label_column:
+        out["label"] = _column(df, label_column, source, "label")
+    if group_column:
+        out["group"] = _column(df, group_column, source, "group").astype(str)
+    out = normalise(out, source, empty=empty)
     if out.empty:
-        raise DataError(f"{path}: no rows with a text" + (" (all were empty)" if out.attrs["empty_skipped"] else ""))
+        raise DataError(f"{source}: no rows with a text" + (" (all were empty)" if out.attrs["empty_skipped"] else ""))
     return out
 
 

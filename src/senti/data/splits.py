@@ -11,9 +11,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from senti.config import DataConfig, RunConfig
-from senti.data.datasets import get_spec, load_dataset
+from senti.data.datasets import get_spec, label_order, load_dataset
 from senti.data.labels import settle_labels, suggest_label_map
-from senti.data.readers import DataError, normalise, read_texts
+from senti.data.readers import DataError, read_texts, select_texts
 
 log = logging.getLogger("senti")
 
@@ -22,11 +22,12 @@ MAX_CLASSES = 100  # more distinct labels than this is a wrong --label-column, n
 
 def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """Train, validation and (optional) test frames. Validation is carved out of train, never out of test."""
+    """Train, validation and (optional) test frames. Validation is carved out of train, never out of test.
+    ``frames``: the user's own DataFrames as :func:`user_frames` returns them."""
     d = cfg.data
     split_seed = cfg.train.seed if d.split_seed is None else d.split_seed
-    frames = {k: normalise(v, f"{k} DataFrame") for k, v in (frames or {}).items()}
-    if d.dataset and d.train:
+    frames = frames or {}
+    if d.dataset and d.train and d.train != IN_MEMORY:
         raise DataError("give either a named dataset (--dataset) or your own files (--train), not both")
     if d.dataset:
         if not get_spec(d.dataset).labelled:
@@ -35,35 +36,126 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
         test = load_dataset(d.dataset, "test", d.data_dir)
     elif "train" in frames:
         train, test = frames["train"], frames.get("test")
+    elif d.train == IN_MEMORY:
+        raise DataError("this run trained on an in-memory DataFrame that was not saved with it; train it again")
     elif d.train:
         train = _read(d, d.train, group_column=d.group_column)
         test = _read(d, d.test) if d.test else None
     else:
         raise DataError("nothing to train on: give --dataset NAME or --train FILE")
     report = data_report(train, test)
+    valid = frames["valid"] if "valid" in frames else _read(d, d.valid) if d.valid else None
+    # One place for label spellings: the user's --label-map, and case variants merged or refused. Before the
+    # split, so that the split stratifies by the classes the model will learn.
+    train, valid, test = settle_labels([train, valid, test], d.label_map, d.fold_label_case)
     if d.max_train_samples and len(train) > d.max_train_samples:
         train = _stratified_sample(train, d.max_train_samples, split_seed)
     if test is not None and d.max_test_samples and len(test) > d.max_test_samples:
         test = _stratified_sample(test, d.max_test_samples, split_seed)
-    if "valid" in frames:
-        valid = frames["valid"]
-    elif d.valid:
-        valid = _read(d, d.valid)
-    elif d.group_column:
+    classes = set(train["label"])
+    if len(classes) > MAX_CLASSES:
+        example = sort_labels(list(classes))[:3]
+        raise DataError(f"the training data has {len(classes)} distinct labels (e.g. {example}); "
+                        f"is --label-column {d.label_column!r} the column that holds the sentiment?")
+    if valid is None and d.group_column:
         train, valid = _grouped_split(train, d, split_seed)
-    else:
-        counts = train["label"].value_counts()
-        n_valid = max(1, round(len(train) * d.valid_fraction))
-        if len(train) - n_valid < 1:
-            raise DataError(f"only {len(train)} training example(s): too few to carve out a validation split")
-        # Stratifying needs two examples per class and a validation slot for each class.
-        stratify = train["label"] if counts.min() >= 2 and n_valid >= len(counts) else None
-        train, valid = train_test_split(train, test_size=n_valid, random_state=split_seed, stratify=stratify)
-    # One place for label spellings: the user's --label-map, and case variants merged or refused.
-    train, valid, test = settle_labels([train, valid, test], d.label_map, d.fold_label_case)
+    elif valid is None:
+        train, valid = _validation_split(train, d.valid_fraction, split_seed)
+    lost = sorted(classes - set(train["label"]))
+    if lost:
+        raise DataError(f"the validation split took every training example of class(es) {lost} (the data has "
+                        f"{len(classes)} classes); add examples of them, or give a validation file with --valid")
+    _warn_thin_validation(train, valid)
     train = train.reset_index(drop=True)
     train.attrs["data_report"] = report
     return train, valid.reset_index(drop=True), test
+
+
+IN_MEMORY = "<in-memory DataFrame>"  # what a run's config records for data given as DataFrames
+MIN_VALID_PER_CLASS = 5  # fewer validation examples of a class than this: its validation scores are noise
+
+
+def user_frames(frames: dict[str, pd.DataFrame], d: DataConfig) -> dict[str, pd.DataFrame]:
+    """The user's DataFrames (``train``, ``valid``, ``test``) as ``text``/``label`` frames, their columns named
+    by ``d.text_column``/``d.label_column`` (and ``d.group_column`` for train), empty texts as ``d.empty`` says."""
+    return {k: select_texts(v, f"{k} DataFrame", d.text_column, d.label_column,
+                            d.group_column if k == "train" else None, empty=d.empty) for k, v in frames.items()}
+
+
+def text_key(texts: pd.Series) -> pd.Series:
+    """Texts compared as a reader would: case and runs of white space do not make two texts different."""
+    return texts.str.casefold().str.split().str.join(" ")
+
+
+def _validation_split(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A random validation split, stratified by label, that keeps identical texts on one side (validation
+    scores of a text the model trained on say nothing) and never takes a class's only example. On data with
+    neither duplicates nor single-example classes it is exactly ``train_test_split``."""
+    key = text_key(train["text"])
+    repeated = key.duplicated(keep="first").to_numpy()
+    units = train[~repeated]  # one row per distinct text
+    if repeated.any():
+        log.warning("data: %d text(s) appear more than once (%d rows in all); each stays on one side of the "
+                    "validation split, as --group-column keeps a group", int(key[repeated].nunique()),
+                    int(key.isin(set(key[repeated])).sum()))
+    counts = units["label"].value_counts()
+    lone = units[units["label"].isin(counts[counts < 2].index)]
+    pool = units.drop(lone.index)
+    n_valid = max(1, round(len(units) * fraction))
+    if len(lone):
+        shown = ", ".join(repr(v) for v in sorted(lone["label"])[:5]) + (", …" if len(lone) > 5 else "")
+        if len(pool) - n_valid < 1:
+            raise DataError(f"{len(units)} distinct training text(s) and class(es) {shown} have a single example: a "
+                            "validation split would take a class's only example. Give each class at least two "
+                            "examples, or a validation file with --valid")
+        log.warning("data: class(es) %s have a single example, kept for training: validation cannot score them",
+                    shown)
+    if len(pool) - n_valid < 1:
+        raise DataError(f"only {len(units)} training example(s): too few to carve out a validation split")
+    pool_counts = pool["label"].value_counts()
+    # Stratifying needs two examples per class and a validation slot for each class.
+    stratify = pool["label"] if pool_counts.min() >= 2 and n_valid >= len(pool_counts) else None
+    fit, held = train_test_split(pool, test_size=n_valid, random_state=seed, stratify=stratify)
+    fit, held = _every_class_on_both_sides(fit, held, seed, validate_all=stratify is not None)
+    if len(lone):
+        fit = pd.concat([fit, lone])
+    if not repeated.any():
+        return fit, held
+    in_valid = key.isin(set(key[held.index])).to_numpy()
+    return train[~in_valid], train[in_valid]
+
+
+def _every_class_on_both_sides(fit: pd.DataFrame, held: pd.DataFrame, seed: int, validate_all: bool
+                               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Swap single rows so that every class is trained and, when the split has room for each (``validate_all``),
+    validated: a rounded stratified share of a small class can be zero. Each swap keeps both sizes."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for label in sorted(set(held["label"]) - set(fit["label"])):
+        held, fit = _swap(held, fit, label, rng)
+    if validate_all:
+        for label in sorted(set(fit["label"]) - set(held["label"])):
+            fit, held = _swap(fit, held, label, rng)
+    return fit, held
+
+
+def _swap(src: pd.DataFrame, dst: pd.DataFrame, label: str, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move one row of ``label`` from ``src`` to ``dst``, and one row of ``dst``'s largest class back."""
+    biggest = dst["label"].value_counts().idxmax()
+    give = rng.choice(src.index[src["label"] == label].to_numpy())
+    back = rng.choice(dst.index[dst["label"] == biggest].to_numpy())
+    return pd.concat([src.drop(give), dst.loc[[back]]]), pd.concat([dst.drop(back), src.loc[[give]]])
+
+
+def _warn_thin_validation(train: pd.DataFrame, valid: pd.DataFrame) -> None:
+    counts = valid["label"].value_counts()
+    thin = {label: int(counts.get(label, 0)) for label in sort_labels(train["label"].unique().tolist())
+            if counts.get(label, 0) < MIN_VALID_PER_CLASS}
+    if thin:
+        log.warning("data: the validation split holds only %s example(s) of class(es) %s: validation scores (and "
+                    "the epoch early stopping keeps) say little about them; give more examples or a larger "
+                    "--valid-fraction", "/".join(str(n) for n in thin.values()), ", ".join(map(repr, thin)))
 
 
 def _read(d: DataConfig, path: str, group_column: str | None = None) -> pd.DataFrame:
@@ -128,7 +220,7 @@ def class_labels(cfg: RunConfig, train: pd.DataFrame, valid: pd.DataFrame, test:
     labels = sort_labels(train["label"].unique().tolist())
     if cfg.data.dataset and get_spec(cfg.data.dataset).label_names:
         # Ordinal scales keep their order (very negative … very positive), not the alphabet's.
-        labels = [v for v in get_spec(cfg.data.dataset).label_names.values() if v in labels]
+        labels = label_order(cfg.data.dataset, labels)
     if len(labels) < 2:
         raise DataError(f"the training data has a single class ({labels[0]!r}); a classifier needs at least two")
     if len(labels) > MAX_CLASSES:

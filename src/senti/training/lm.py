@@ -33,14 +33,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from senti.bundle import BundleError, load_bundle, save_bundle
-from senti.config import CleanConfig, TrainConfig, VocabConfig
+from senti.config import CleanConfig, PretrainConfig, TrainConfig, VocabConfig
 from senti.errors import ConfigError, DataError
 from senti.io import write_json
 from senti.models.batching import bucket_batches, collate
 from senti.models.registry import build_model, full_model_config, resolve_preset
 from senti.models.rnn import RNNClassifier
 from senti.text import Cleaner, Vocabulary, tokenize
-from senti.training.trainer import TrainingError, _sigint_requests_stop, make_optimizer, resolve_device
+from senti.training.trainer import TrainingError, make_optimizer, resolve_device, sigint_requests_stop
 
 log = logging.getLogger("senti")
 
@@ -88,20 +88,6 @@ class LanguageModelHead(nn.Module):
         return total, count
 
 
-@dataclasses.dataclass
-class PretrainConfig:
-    epochs: int = 2
-    lr: float = 2e-3
-    batch_size: int = 64
-    num_sampled: int = 1024
-    dropout: float = 0.1
-    clip_grad_norm: float = 1.0
-    max_minutes: float | None = None
-    valid_texts: int = 1000  # held out to report perplexity (of the sampled softmax)
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda: a GPU pretrains a larger encoder in the same minutes
-
-
 def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | dict[str, Any] = "default",
                      clean: CleanConfig | None = None, vocab: VocabConfig | None = None,
                      config: PretrainConfig | None = None, progress: bool = True, source: str | None = None,
@@ -145,7 +131,7 @@ def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | d
     history: list[dict[str, float]] = []
     started = time.perf_counter()
     stopped = "completed"
-    with _sigint_requests_stop() as stop:
+    with sigint_requests_stop() as stop:
         for epoch in range(cfg.epochs):
             batches = bucket_batches([len(s) for s in train], cfg.batch_size, seed=cfg.seed * 1_000_003 + epoch)
             lm.train()

@@ -12,6 +12,7 @@ from typing import Any
 
 from senti.config import CleanConfig, RunConfig, merge
 from senti.data.datasets import DATASETS
+from senti.data.readers import imdb_root
 from senti.errors import ConfigError
 from senti.models.registry import is_ensemble, is_neural, resolve_preset
 
@@ -39,7 +40,22 @@ def resolve_config(overrides: dict[str, Any]) -> RunConfig:
             setattr(cfg.train, name, str(Path(value).expanduser().resolve()))
     if cfg.train.encoder and not is_ensemble(cfg.model):  # an ensemble passes it on to its neural member
         _adopt_encoder(cfg, overrides)
-    return cfg
+    _use_imdb_root(cfg)
+    return cfg.validate()
+
+
+def _use_imdb_root(cfg: RunConfig) -> None:
+    """``--train aclImdb`` (the archive's root, not its train/ folder) trains on aclImdb/train and, unless
+    another test set is given, tests on aclImdb/test."""
+    found = imdb_root(cfg.data.train) if cfg.data.train and not cfg.data.train.startswith("<") else None
+    if found is None:
+        return
+    train, test = found
+    log.info("data: %s holds train/%s: training on %s%s", cfg.data.train, " and test/" if test else "", train,
+             f", testing on {test}" if test and not cfg.data.test else "")
+    cfg.data.train = str(train)
+    if test is not None and not cfg.data.test:
+        cfg.data.test = str(test)
 
 
 def _adopt_encoder(cfg: RunConfig, overrides: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,18 @@ import torch
 from senti.config import SECTION_OF, RunConfig, nest
 from senti.data.datasets import DATASET_DEFAULTS
 from senti.data.readers import DataError
-from senti.data.splits import class_labels, load_splits
+from senti.data.splits import IN_MEMORY, class_labels, load_splits, user_frames
 from senti.evaluation.data_profile import record_data_profile
 from senti.evaluation.insights import confident_errors
 from senti.evaluation.metrics import classification_metrics
 from senti.io import read_json, remove_stale_temps, write_json
 from senti.models.registry import is_ensemble, is_neural
 from senti.pipeline import SentimentModel, configure_cpu
+from senti.training import rundir
 from senti.training.network import train_network
 from senti.training.ngram import train_ngram
 from senti.training.resolve import resolve_config
-from senti.training.rundir import check_writable, prepare_run_dir, write_history
-from senti.training.stacking import copy_members, gather_runs, train_ensemble
+from senti.training.stacking import check_stackable, copy_members, gather_runs, train_ensemble
 from senti.training.trainer import TrainState, checkpoint_path
 
 # Names other modules import from here (the CLI, tests, benchmarks).
@@ -43,7 +44,8 @@ log = logging.getLogger("senti")
 
 @dataclass
 class Run:
-    """What ``train()`` returns: the model, its history and test metrics, and where it was written."""
+    """What ``train()`` returns: the model, its history and test metrics (None without a test set; the best
+    epoch's validation scores are in ``validation``), and where it was written."""
 
     model: SentimentModel
     history: list[dict[str, float]]
@@ -51,19 +53,38 @@ class Run:
     run_dir: Path | None
     config: RunConfig
 
+    @property
+    def validation(self) -> dict[str, float]:
+        """Accuracy, macro-F1 and loss on the validation split at the epoch the model keeps (early stopping's
+        best), e.g. ``run.validation["accuracy"]`` for a run without a test set."""
+        best = self.model.metadata.get("training", {}).get("best_epoch", -1)
+        row = next((r for r in self.history if r.get("epoch") == best), self.history[-1] if self.history else {})
+        return {"accuracy": row.get("val_accuracy"), "macro_f1": row.get("val_macro_f1"),
+                "loss": row.get("val_loss"), "epoch": row.get("epoch")}
+
 
 def train(output: str | Path | None = None, *, overwrite: bool = False, progress: bool = True,
           report: bool = True, **overrides: Any) -> Run:
     """Train a model; ``overrides`` are config sections (``data={...}, model={...}, train={...}``) or
-    flat options (``dataset="imdb", preset="bilstm", epochs=3``), the same as the CLI flags."""
+    flat options (``dataset="imdb", preset="bilstm", epochs=3``), the same as the CLI flags. ``train``,
+    ``valid`` and ``test`` may be DataFrames; their columns are named by ``text_column``/``label_column``."""
     frames = {k: overrides.pop(k) for k in ("train", "valid", "test") if isinstance(overrides.get(k), pd.DataFrame)}
     cfg = resolve_config(nest(overrides))
     if frames:
-        cfg.data.train = cfg.data.train or "<in-memory DataFrame>"
+        frames = user_frames(frames, cfg.data)  # the column and empty-text options checked before anything
+        for name in frames:
+            setattr(cfg.data, name, getattr(cfg.data, name) or IN_MEMORY)
     run_dir = Path(output) if output is not None else None
-    if run_dir is not None:
-        prepare_run_dir(run_dir, overwrite)
-    return _train(cfg, run_dir, resume=False, progress=progress, frames=frames, report=report)
+    created = run_dir is not None and not run_dir.exists()
+    try:
+        if run_dir is not None:
+            rundir.prepare_run_dir(run_dir, overwrite)
+        return _train(cfg, run_dir, resume=False, progress=progress, frames=frames, report=report,
+                      overwrite=overwrite)
+    except BaseException:
+        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # a run that failed before it began leaves no trace, not even its empty folder
+        raise
 
 
 def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None, report: bool = True) -> Run:
@@ -75,13 +96,15 @@ def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None
     # An ensemble keeps its checkpoints in its members' runs (members/NAME), which resume one by one.
     if not checkpoint_path(run_dir).is_file() and not is_ensemble(cfg.model):
         raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.ckpt)")
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    cfg.validate()
+    frames = rundir.load_frames(run_dir) if cfg.data.train == IN_MEMORY else None
     for folder in (run_dir, run_dir / "checkpoints"):
         for p in remove_stale_temps(folder):  # left by a process that was killed mid-write
             log.info("removed %s, an unfinished write", p)
-    check_writable(run_dir)
-    if epochs is not None:
-        cfg.train.epochs = epochs
-    return _train(cfg, run_dir, resume=True, progress=progress, report=report)
+    rundir.check_writable(run_dir)
+    return _train(cfg, run_dir, resume=True, progress=progress, frames=frames, report=report)
 
 
 def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = False, refit: str = "linear",
@@ -92,45 +115,68 @@ def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = F
     n-gram members trained again on train + validation unless ``refit="none"``)."""
     runs = [Path(r) for r in run_dirs]
     cfg = gather_runs(runs, refit)
+    frames = rundir.load_frames(runs[0]) if cfg.data.train == IN_MEMORY else None
     out = Path(output)
-    prepare_run_dir(out, overwrite)
-    copy_members(runs, out)
-    return _train(cfg, out, resume=False, progress=progress, report=report)
+    rundir.prepare_run_dir(out, overwrite)
+    return _train(cfg, out, resume=False, progress=progress, frames=frames, report=report, overwrite=overwrite,
+                  on_begin=lambda: copy_members(runs, out))
 
 
 def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
-           frames: dict[str, pd.DataFrame] | None = None, report: bool = True) -> Run:
+           frames: dict[str, pd.DataFrame] | None = None, report: bool = True, overwrite: bool = False,
+           on_begin: Callable[[], None] | None = None) -> Run:
+    """Check the data, begin the run directory, train the branch the model calls for, finish. A run that fails
+    before it can be resumed leaves its folder as the user had it."""
     t0 = time.perf_counter()
     configure_cpu(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)
     train_df, valid_df, test_df = load_splits(cfg, frames)
-    if run_dir is not None and not resume:
-        write_json(run_dir / "data.json", train_df.attrs.get("data_report", {}))
     labels = class_labels(cfg, train_df, valid_df, test_df)
-    if run_dir is not None and not resume:  # for the report's data section
-        record_data_profile(run_dir, cfg, labels, train_df, valid_df, test_df)
+    if is_ensemble(cfg.model):
+        check_stackable(valid_df, labels)
+    users = None
+    if run_dir is not None and not resume:
+        users = rundir.begin_run(run_dir, overwrite)
+    try:
+        if users is not None:
+            if frames:
+                rundir.save_frames(run_dir, frames)
+            write_json(run_dir / "data.json", train_df.attrs.get("data_report", {}))
+            record_data_profile(run_dir, cfg, labels, train_df, valid_df, test_df)  # for the report's data section
+            if on_begin is not None:
+                on_begin()
+        model, state, scored = _train_branch(cfg, run_dir, resume, progress, frames, labels, train_df, valid_df,
+                                             test_df, t0)
+        run = _finish(model, state, cfg, run_dir, test_df, t0, report, scored)
+    except BaseException:
+        if users is not None and not rundir.is_resumable(run_dir):
+            rundir.discard_run(run_dir, users)
+        raise
+    if run_dir is not None:
+        rundir.record_run(run_dir, users if users is not None else rundir.user_names(run_dir))
+    return run
 
-    scored = None
+
+def _train_branch(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
+                  frames: dict[str, pd.DataFrame] | None, labels: list[str], train_df: pd.DataFrame,
+                  valid_df: pd.DataFrame, test_df: pd.DataFrame | None, t0: float
+                  ) -> tuple[SentimentModel, TrainState, tuple[np.ndarray, float] | None]:
     if is_ensemble(cfg.model):
         def train_member(member_cfg: RunConfig, member_dir: Path | None, resume_member: bool) -> Run:
             if resume_member:
-                return _train(member_cfg, member_dir, True, progress, report=False)
+                return _train(member_cfg, member_dir, True, progress, frames, report=False)
             if member_dir is not None:
-                prepare_run_dir(member_dir, overwrite=True)
-            return _train(member_cfg, member_dir, False, progress, frames, report=False)
+                rundir.prepare_run_dir(member_dir, overwrite=True)
+            return _train(member_cfg, member_dir, False, progress, frames, report=False, overwrite=True)
 
-        model, state, scored = train_ensemble(cfg, run_dir, resume, labels, train_df, valid_df, test_df, t0,
-                                              train_member)
-    else:
-        index = {lab: i for i, lab in enumerate(labels)}
-        train_y = train_df["label"].map(index).to_numpy()
-        valid_y = valid_df["label"].map(index).to_numpy()
-        if not is_neural(cfg.model):
-            model, state = train_ngram(cfg, run_dir, labels, train_df, train_y, valid_df, valid_y)
-        else:
-            model, state = train_network(cfg, run_dir, resume, progress, labels, train_df, train_y, valid_df,
-                                         valid_y, test_df, t0)
-    return _finish(model, state, cfg, run_dir, test_df, t0, report, scored)
+        return train_ensemble(cfg, run_dir, resume, labels, train_df, valid_df, test_df, t0, train_member)
+    index = {lab: i for i, lab in enumerate(labels)}
+    train_y = train_df["label"].map(index).to_numpy()
+    valid_y = valid_df["label"].map(index).to_numpy()
+    if not is_neural(cfg.model):
+        return (*train_ngram(cfg, run_dir, labels, train_df, train_y, valid_df, valid_y), None)
+    return (*train_network(cfg, run_dir, resume, progress, labels, train_df, train_y, valid_df, valid_y, test_df,
+                           t0), None)
 
 
 def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: Path | None,
@@ -150,8 +196,10 @@ def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: P
         metrics["total_seconds"] = time.perf_counter() - t0
         log.info("test: accuracy %.4f, macro-F1 %.4f on %d examples", metrics["accuracy"], metrics["macro_f1"],
                  metrics["n"])
+    # The bundle says exactly how the model was made: the whole resolved config of its run.
+    model.metadata["run_config"] = cfg.to_dict()
     if run_dir is not None:
-        write_history(run_dir, state)
+        rundir.write_history(run_dir, state)
         model.metadata["metrics"] = {k: metrics[k] for k in ("accuracy", "macro_f1", "n")} if metrics else None
         model.save(run_dir / "model")
         if metrics is not None:

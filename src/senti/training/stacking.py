@@ -30,6 +30,21 @@ log = logging.getLogger("senti")
 TrainMember = Callable[[RunConfig, Path | None, bool], Any]
 
 
+MIN_STACK_EXAMPLES = 2  # per class in the validation split: the stacker's scores come from a cross-validation
+
+
+def check_stackable(valid_df: pd.DataFrame, labels: list[str]) -> None:
+    """The stacker is fitted and cross-validated on the validation split: refuse, before any member trains, a
+    split with fewer than two examples of a class."""
+    counts = valid_df["label"].value_counts()
+    few = {label: int(counts.get(label, 0)) for label in labels if counts.get(label, 0) < MIN_STACK_EXAMPLES}
+    if few:
+        shown = ", ".join(f"{label!r} ({n})" for label, n in few.items())
+        raise DataError(f"stacking fits its combiner on the validation split, which needs at least "
+                        f"{MIN_STACK_EXAMPLES} examples of each class; it has {shown}. Give more examples of "
+                        "them, a larger --valid-fraction, or a validation file with --valid")
+
+
 def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: list[str], train_df: pd.DataFrame,
                    valid_df: pd.DataFrame, test_df: pd.DataFrame | None, t0: float, train_member: TrainMember
                    ) -> tuple[SentimentModel, TrainState, tuple[np.ndarray, float] | None]:

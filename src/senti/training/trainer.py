@@ -3,7 +3,8 @@ the best weights, a history), and checkpoints from which an interrupted run resu
 
 Exact resume works because everything random is a function of saved state: the batch order of an epoch
 depends only on ``(seed, epoch)``, and the torch RNG (dropout) is saved with the model and optimizer, so a
-run stopped at step k of epoch e and resumed gives the same weights as one that never stopped.
+run stopped at step k of epoch e and resumed gives the same weights as one that never stopped. Ctrl-C only
+sets a flag that the loop reads between steps, so a checkpoint never holds half a step.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class Trainer:
             valid_ids: Sequence[Sequence[int]], valid_y: np.ndarray) -> TrainState:
         s = self.state
         started = time.perf_counter() - s.elapsed
-        with _sigint_requests_stop() as stop:
+        with sigint_requests_stop() as stop:
             self._loop(train_ids, train_y, valid_ids, valid_y, started, stop)
         if self.best_weights is not None:
             self.net.load_state_dict(self.best_weights)  # restore_best_weights=True
@@ -167,8 +168,11 @@ class Trainer:
             seen_at_start = s.running["seen"]
             try:
                 for b in batches[s.step:]:
-                    if stop.is_set():
-                        raise KeyboardInterrupt
+                    if stop.is_set():  # Ctrl-C: stop here, between two steps, with a checkpoint of this point
+                        bar.close()
+                        s.elapsed = time.perf_counter() - started
+                        self.save_checkpoint()
+                        raise TrainingInterrupted(f"interrupted at epoch {s.epoch + 1}, step {s.step}")
                     self._step(train_ids, y_all, b)
                     s.step += 1
                     r = s.running
@@ -179,10 +183,11 @@ class Trainer:
                         s.elapsed = time.perf_counter() - started
                         self.save_checkpoint()
             except KeyboardInterrupt:
+                # A second Ctrl-C (or one outside the main thread) lands anywhere, possibly between the optimizer
+                # step and the step count: the state is no snapshot, so the last checkpoint stays as it is.
                 bar.close()
-                s.elapsed = time.perf_counter() - started
-                self.save_checkpoint()
-                raise TrainingInterrupted(f"interrupted at epoch {s.epoch + 1}, step {s.step}") from None
+                raise TrainingInterrupted(f"interrupted at epoch {s.epoch + 1}, step {s.step}, inside a step; "
+                                          f"{self._last_checkpoint()}") from None
             bar.close()
             train_secs = time.perf_counter() - epoch_start
             r = s.running
@@ -207,6 +212,11 @@ class Trainer:
                 self.on_epoch_end(s)
             if stop.is_set() and s.epoch < cfg.epochs and not s.stopped_early:
                 raise TrainingInterrupted(f"interrupted after epoch {s.epoch}")
+
+    def _last_checkpoint(self) -> str:
+        if self.checkpoint_dir is None or not (self.checkpoint_dir / CHECKPOINT).is_file():
+            return "no checkpoint had been written yet"
+        return "resuming starts from the last checkpoint, written before it"
 
     def _freeze_for_epoch(self, epoch: int) -> None:
         """Which layer groups train in this epoch: a function of the epoch alone, so resuming agrees."""
@@ -286,9 +296,9 @@ class Trainer:
 
 
 @contextmanager
-def _sigint_requests_stop():
-    """Turn the first Ctrl-C into a request to stop at the next step boundary, so the checkpoint written
-    is a consistent snapshot; a second Ctrl-C interrupts at once."""
+def sigint_requests_stop():
+    """Turn the first Ctrl-C into a request (the event it yields) to stop at the next step boundary, so the
+    checkpoint written is a consistent snapshot; a second Ctrl-C interrupts at once, without a checkpoint."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
