@@ -66,7 +66,10 @@ def export_onnx(path: str | Path, quantize: str | None = None) -> Path:
             raise ConfigError(f"{path}: no neural member to export")
         # Each neural member gets its export in its own bundle, where its own loading finds it.
         return [export_onnx(directory / "members" / m, quantize) for m in neural][-1]
-    if manifest.get("kind") == "encoder" or not is_neural(model_cfg):
+    if manifest.get("kind") == "encoder":
+        raise BundleError(f"{path}: a pretrained encoder, not a classifier; fine-tune it with "
+                          f"senti train --encoder {path} ..., then export that run")
+    if not is_neural(model_cfg):
         raise ConfigError(f"{path}: ONNX export covers the neural models; a {model_cfg.get('architecture')} "
                          "model already scores with numpy on the CPU")
     try:

@@ -34,6 +34,8 @@ def read_scorer(path: str | Path, runtime: str = "auto", threads: int | None = N
     """The scorer of the bundle at ``path`` (run or bundle directory) and its manifest. ``runtime``: ``auto``
     picks the fastest (see :meth:`NeuralScorer.choose_runtime`); ``torch``, ``onnx``, ``onnx-int8`` or
     ``folded`` insist on one."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
     directory = bundle_dir(path)
     manifest, vocab, weights = load_bundle(directory)
     if manifest.get("kind") == "encoder":
@@ -48,8 +50,6 @@ def read_scorer(path: str | Path, runtime: str = "auto", threads: int | None = N
         raise BundleError(f"{path}: invalid model manifest: {e}") from e
     if net.config.num_classes != len(labels):
         raise BundleError(f"{path}: {len(labels)} labels but the network has {net.config.num_classes} outputs")
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
     scorer = scorer_class(manifest["model"]).from_bundle(directory, manifest, net, vocab, weights, clean,
                                                          vocab_config, runtime, threads, read_scorer)
     return scorer, manifest
