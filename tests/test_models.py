@@ -106,3 +106,19 @@ def test_a_confident_ngram_model_scores_without_overflow(kind):
     with np.errstate(over="raise"):
         tail = sigmoid(np.array([-100.0, -1000.0], dtype=np.float32))
     assert (tail >= 0).all() and tail[0] == pytest.approx(np.exp(-100.0), rel=1e-3)
+
+
+def test_nbsvm_scores_with_senti_counts_exactly_as_with_scikit_learns():
+    # Prediction counts n-grams with senti.text.ngrams (no scikit-learn import); the probabilities must be those
+    # that CountVectorizer's matrix gave.
+    import numpy as np
+
+    from senti.models.linear import LinearConfig, LinearTextClassifier
+
+    train = [["a", "good", "film"], ["a", "bad", "film"], ["good", "good", "fun"], ["bad", "plot", "not", "good"]] * 3
+    clf = LinearTextClassifier(LinearConfig(kind="nbsvm", ngram_range=[1, 3], min_df=1)).fit(train, [1, 0, 1, 0] * 3)
+    texts = [["not", "good", "film"], ["a", "good", "good", "film", "unseen"], [], ["bad"]]
+    ours = clf.predict_proba(texts)
+    vectorizer = clf._vectorizer({t: i for i, t in enumerate(clf.vocabulary_)})
+    clf.features = lambda tokens: vectorizer.transform(tokens)  # scikit-learn's matrix instead
+    np.testing.assert_array_equal(ours, clf.predict_proba(texts))

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.ensemble import RandomForestClassifier
 
 from senti.errors import ConfigError
 from senti.models.linear import LinearTextClassifier
@@ -42,6 +41,8 @@ class ForestTextClassifier(LinearTextClassifier):
     """TF-IDF features (shared with the linear baselines) → random forest."""
 
     def fit(self, tokens: Sequence[list[str]], y: np.ndarray) -> ForestTextClassifier:
+        from sklearn.ensemble import RandomForestClassifier
+
         c = self.config
         vec = self._vectorizer()
         X = vec.fit_transform(tokens)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+
+from senti.text.ngrams import ngram_counts
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted or TF-IDF weighted, not to score NB-SVM
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import CountVectorizer
 
 KINDS = ("tfidf-logreg", "nbsvm")
 _EXP_SAFE = 80.0  # e^80 is finite in float32 and float64
@@ -62,8 +66,11 @@ class LinearTextClassifier:
         self.coef_: np.ndarray | None = None  # (K', F); K' = 1 for two classes
         self.intercept_: np.ndarray | None = None  # (K',)
         self._fixed: CountVectorizer | None = None
+        self._index: dict[str, int] | None = None  # n-gram → column, for NB-SVM's counts
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
         c = self.config
         common = {"analyzer": "word", "tokenizer": _identity, "preprocessor": _identity, "token_pattern": None,
                   "lowercase": False, "ngram_range": tuple(c.ngram_range), "min_df": c.min_df,
@@ -73,6 +80,8 @@ class LinearTextClassifier:
         return TfidfVectorizer(sublinear_tf=c.sublinear_tf, **common)
 
     def fit(self, tokens: Sequence[list[str]], y: np.ndarray) -> LinearTextClassifier:
+        from sklearn.linear_model import LogisticRegression
+
         c = self.config
         vec = self._vectorizer()
         X = vec.fit_transform(tokens)
@@ -106,6 +115,10 @@ class LinearTextClassifier:
         return np.asarray(ratios, np.float32)
 
     def features(self, tokens: Sequence[list[str]]) -> sp.csr_matrix:
+        if self.config.kind == "nbsvm":  # binary counts: the same matrix as CountVectorizer's, without sklearn
+            if self._index is None:
+                self._index = {t: i for i, t in enumerate(self.vocabulary_)}
+            return ngram_counts(tokens, self._index, tuple(self.config.ngram_range), binary=True)
         if self._fixed is None:
             self._fixed = self._vectorizer({t: i for i, t in enumerate(self.vocabulary_)})
             if self.config.kind != "nbsvm":
