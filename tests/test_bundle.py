@@ -190,3 +190,28 @@ def test_predict_api_verbs(tiny_run):
     with pytest.raises(ValueError, match="not among the model's classes"):
         m.evaluate(["x"], ["neutral"])
     assert m.predict_proba([]).shape == (0, 2)
+
+
+@pytest.mark.parametrize("kind", ["gru", "nbsvm", "ensemble"])
+def test_saving_again_writes_the_same_weight_bytes(kind, tmp_path):
+    # N-gram models and the stacker now write NumPy arrays (no torch), networks torch tensors: either way the
+    # safetensors files must be the very bytes an older senti wrote, members included.
+    copy = senti.load(LEGACY / kind).save(tmp_path / kind)
+    written = sorted(p.relative_to(copy) for p in copy.rglob(WEIGHTS))
+    assert written == sorted(p.relative_to(LEGACY / kind) for p in (LEGACY / kind).rglob(WEIGHTS))
+    for rel in written:
+        assert (copy / rel).read_bytes() == (LEGACY / kind / rel).read_bytes(), rel
+
+
+def test_weights_read_as_numpy_or_torch_are_the_same_numbers():
+    from senti.bundle import load_bundle
+
+    for kind in ("gru", "nbsvm"):
+        _, _, arrays = load_bundle(LEGACY / kind, framework="np")
+        _, _, tensors = load_bundle(LEGACY / kind)
+        assert arrays.keys() == tensors.keys() and all(isinstance(a, np.ndarray) for a in arrays.values())
+        for name, tensor in tensors.items():
+            assert arrays[name].dtype == tensor.numpy().dtype
+            np.testing.assert_array_equal(arrays[name], tensor.numpy(), err_msg=name)
+    with pytest.raises(ValueError, match="framework"):
+        load_bundle(LEGACY / "nbsvm", framework="jax")

@@ -42,10 +42,6 @@ def test_public_names_still_resolve():
         senti.no_such_name  # noqa: B018
 
 
-# Strict: once the n-gram path is free of both, this passes and pytest says to drop the mark.
-@pytest.mark.xfail(strict=True, reason="bundle.py (torch tensors, safetensors.torch), models/registry.py, "
-                   "models/linear.py (CountVectorizer), scoring/*, runtime/cpu.py and pipeline.py "
-                   "(evaluation.metrics) still import torch / scikit-learn at module level on the n-gram path")
 def test_an_ngram_model_predicts_without_torch_or_sklearn():
     code = f"import senti\nprint(senti.load({str(NBSVM)!r}).predict(['a great film']))"
     assert loaded_after(code) == dict.fromkeys(HEAVY, False)

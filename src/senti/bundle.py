@@ -9,6 +9,9 @@ Loading reads JSON and safetensors only (never pickle), checks each file's sha25
 (``manifest_sha256``, over the canonical JSON of every other key), and builds the network from a registered
 architecture name, so a tampered or foreign bundle fails with a clear message. File and member names must
 stay inside the bundle folder. Format 1 (before the manifest checksum) is still read, without that check.
+
+Weights are read as NumPy arrays or torch tensors (``framework``): the n-gram models and the stacker score with
+NumPy, so loading them never imports torch. Either way the file holds the same bytes.
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
+import numpy as np
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from senti.errors import BundleError
 from senti.io import TMP_SUFFIX, atomic_write, read_json, replace_dir, sha256_file, write_json
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "senti-model"
 FORMAT_VERSION = 2
@@ -70,16 +75,30 @@ def inside(folder: Path, name: Any, what: str = "file") -> Path:
     return target
 
 
+def _write_weights(state_dict: Mapping[str, torch.Tensor | np.ndarray]) -> Callable[[Path], None]:
+    """A writer of ``state_dict`` as safetensors: NumPy arrays without torch, tensors (a network's) with it.
+    Both write the same bytes for the same numbers (tests/test_bundle.py)."""
+    if all(isinstance(v, np.ndarray) for v in state_dict.values()):
+        from safetensors.numpy import save_file as save_arrays
+
+        arrays = {k: np.ascontiguousarray(v) for k, v in state_dict.items()}
+        return lambda p: save_arrays(arrays, p)
+    from safetensors.torch import save_file as save_tensors
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    return lambda p: save_tensors(tensors, p)
+
+
 def save_bundle(path: str | Path, manifest: dict[str, Any], vocab: list[str],
-                state_dict: dict[str, torch.Tensor], members: dict[str, Callable[[Path], Any]] | None = None) -> Path:
-    """Write a bundle atomically (a temp folder renamed into place). ``members`` (ensembles) write a
-    sub-bundle each into ``members/NAME/``."""
+                state_dict: Mapping[str, torch.Tensor | np.ndarray],
+                members: dict[str, Callable[[Path], Any]] | None = None) -> Path:
+    """Write a bundle atomically (a temp folder renamed into place). ``state_dict``: torch tensors or NumPy
+    arrays. ``members`` (ensembles) write a sub-bundle each into ``members/NAME/``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX))
     try:
-        tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-        atomic_write(tmp / WEIGHTS, lambda p: save_file(tensors, p))  # fsynced, like every other file
+        atomic_write(tmp / WEIGHTS, _write_weights(state_dict))  # fsynced, like every other file
         write_json(tmp / VOCAB, vocab)
         for name, write in (members or {}).items():
             write(_member_dir(tmp, name))
@@ -98,8 +117,12 @@ def bundle_dir(path: str | Path) -> Path:
     return path / "model" if (path / "model" / MANIFEST).is_file() else path
 
 
-def load_bundle(path: str | Path) -> tuple[dict[str, Any], list[str], dict[str, torch.Tensor]]:
-    """Read and verify a bundle; returns (manifest, vocabulary, weights)."""
+def load_bundle(path: str | Path, framework: Literal["pt", "np"] = "pt"
+                ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Read and verify a bundle; returns (manifest, vocabulary, weights): torch tensors (``framework="pt"``)
+    or NumPy arrays (``"np"``, which does not import torch)."""
+    if framework not in ("pt", "np"):
+        raise ValueError(f"framework must be 'pt' or 'np', got {framework!r}")
     path = bundle_dir(path)
     mpath = path / MANIFEST
     if not mpath.is_file():
@@ -141,6 +164,10 @@ def load_bundle(path: str | Path) -> tuple[dict[str, Any], list[str], dict[str, 
     vocab = read_json(path / VOCAB)
     if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
         raise BundleError(f"{path / VOCAB}: expected a JSON list of tokens")
+    if framework == "np":
+        from safetensors.numpy import load_file
+    else:
+        from safetensors.torch import load_file
     try:
         weights = load_file(path / WEIGHTS)
     except SafetensorError as e:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from senti.models.linear import sigmoid
 
@@ -91,15 +90,15 @@ class EnsembleClassifier:
         e = np.exp(scores)
         return (e / e.sum(1, keepdims=True)).astype(np.float32)
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {"coef": torch.from_numpy(self.coef_.copy()), "intercept": torch.from_numpy(self.intercept_.copy())}
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"coef": self.coef_.copy(), "intercept": self.intercept_.copy()}
 
-    def load_state_dict(self, state: dict[str, torch.Tensor], members: dict[str, Member]) -> None:
+    def load_state_dict(self, state: dict[str, np.ndarray], members: dict[str, Member]) -> None:
         if set(state) != {"coef", "intercept"}:
             raise ValueError(f"expected weights ['coef', 'intercept'], found {sorted(state)}")
-        coef = state["coef"].numpy()
+        coef = np.asarray(state["coef"])  # tensors too
         width = len(members) * self.config.num_classes  # every member scores the ensemble's classes
         if coef.ndim != 2 or coef.shape[1] != width or set(members) != set(self.config.members):
             raise ValueError(f"stacker weights {tuple(coef.shape)} do not fit members {sorted(members)}")
         self.members = dict(members)
-        self.coef_, self.intercept_ = coef, state["intercept"].numpy()
+        self.coef_, self.intercept_ = coef, np.asarray(state["intercept"])

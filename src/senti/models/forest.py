@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from senti.errors import ConfigError
 from senti.models.linear import LinearTextClassifier
@@ -103,14 +102,14 @@ class ForestTextClassifier(LinearTextClassifier):
         direction = self.class_means_[:, cols] - self.class_means_[:, cols].mean(0, keepdims=True)  # (K, n)
         return words, (np.sign(direction) * self.importance_[cols]).T
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
+    def state_dict(self) -> dict[str, np.ndarray]:
         arrays = {"idf": self.idf_, **self.trees_, "importance": self.importance_, "class_means": self.class_means_}
-        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+        return {k: np.ascontiguousarray(v) for k, v in arrays.items()}
 
-    def load_state_dict(self, state: dict[str, torch.Tensor], vocabulary: list[str]) -> None:
+    def load_state_dict(self, state: dict[str, np.ndarray], vocabulary: list[str]) -> None:
         if set(state) != set(_ARRAYS):
             raise ValueError(f"expected weights {sorted(_ARRAYS)}, found {sorted(state)}")
-        a = {k: v.numpy() for k, v in state.items()}
+        a = {k: np.asarray(v) for k, v in state.items()}  # tensors too
         n_nodes, n_words = len(a["left"]), len(vocabulary)
         if a["idf"].shape != (n_words,) or a["values"].shape != (n_nodes, self.config.num_classes):
             raise ValueError("tree arrays do not match the vocabulary or the number of classes")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from senti.text.ngrams import ngram_counts
 
@@ -150,17 +149,17 @@ class LinearTextClassifier:
         w = self.coef_[:, cols] * (self.ratios_[:, cols] if self.ratios_ is not None else 1.0)  # (K', n)
         return words, (np.vstack([-w[0], w[0]]).T if w.shape[0] == 1 else w.T)
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
+    def state_dict(self) -> dict[str, np.ndarray]:
         state = {"idf": self.idf_, "coef": self.coef_, "intercept": self.intercept_}
         if self.ratios_ is not None:
             state["ratios"] = self.ratios_
-        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
+        return {k: np.ascontiguousarray(v) for k, v in state.items()}
 
-    def load_state_dict(self, state: dict[str, torch.Tensor], vocabulary: list[str]) -> None:
+    def load_state_dict(self, state: dict[str, np.ndarray], vocabulary: list[str]) -> None:
         expected = {"idf", "coef", "intercept"} | ({"ratios"} if self.config.kind == "nbsvm" else set())
         if set(state) != expected:
             raise ValueError(f"expected weights {sorted(expected)}, found {sorted(state)}")
-        arrays = {k: v.numpy() for k, v in state.items()}
+        arrays = {k: np.asarray(v) for k, v in state.items()}  # tensors too
         n = len(vocabulary)
         if arrays["idf"].shape != (n,) or arrays["coef"].shape[1] != n:
             raise ValueError(f"weights do not match the {n}-entry n-gram vocabulary")

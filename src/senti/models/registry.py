@@ -5,26 +5,46 @@ settings that go with them."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-from torch import nn
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from senti.errors import ConfigError
-from senti.models.cnn import CNNClassifier, CNNConfig
-from senti.models.ensemble import EnsembleClassifier, EnsembleConfig
-from senti.models.forest import ForestConfig, ForestTextClassifier
-from senti.models.linear import LinearConfig, LinearTextClassifier
-from senti.models.mingru import MinGRUClassifier, MinGRUConfig
-from senti.models.rnn import RNNClassifier, RNNConfig
 
-ARCHITECTURES: dict[str, tuple[type, type]] = {
-    "senti.rnn.v1": (RNNClassifier, RNNConfig),
-    "senti.cnn.v1": (CNNClassifier, CNNConfig),
-    "senti.mingru.v1": (MinGRUClassifier, MinGRUConfig),
-    "senti.linear.v1": (LinearTextClassifier, LinearConfig),
-    "senti.forest.v1": (ForestTextClassifier, ForestConfig),
-    "senti.ensemble.v1": (EnsembleClassifier, EnsembleConfig),
-}
+if TYPE_CHECKING:
+    from torch import nn
+
+    from senti.models.ensemble import EnsembleClassifier
+    from senti.models.linear import LinearTextClassifier
+
+
+class _Architectures(Mapping[str, tuple[type, type]]):
+    """name → (module class, config class), each module imported when its name is first looked up: building an
+    n-gram model never imports torch, which the networks' modules do."""
+
+    def __init__(self, table: dict[str, tuple[str, str, str]]):
+        self._table = table  # name → (module, class name, config class name)
+
+    def __getitem__(self, name: str) -> tuple[type, type]:
+        module, cls, config = self._table[name]
+        imported = importlib.import_module(module)
+        return getattr(imported, cls), getattr(imported, config)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+ARCHITECTURES: Mapping[str, tuple[type, type]] = _Architectures({
+    "senti.rnn.v1": ("senti.models.rnn", "RNNClassifier", "RNNConfig"),
+    "senti.cnn.v1": ("senti.models.cnn", "CNNClassifier", "CNNConfig"),
+    "senti.mingru.v1": ("senti.models.mingru", "MinGRUClassifier", "MinGRUConfig"),
+    "senti.linear.v1": ("senti.models.linear", "LinearTextClassifier", "LinearConfig"),
+    "senti.forest.v1": ("senti.models.forest", "ForestTextClassifier", "ForestConfig"),
+    "senti.ensemble.v1": ("senti.models.ensemble", "EnsembleClassifier", "EnsembleConfig"),
+})
 
 _RNN, _CNN, _LINEAR, _FOREST = "senti.rnn.v1", "senti.cnn.v1", "senti.linear.v1", "senti.forest.v1"
 _ENSEMBLE = "senti.ensemble.v1"

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from senti.bundle import save_bundle
 from senti.config import CleanConfig, VocabConfig
@@ -65,7 +64,7 @@ class EnsembleScorer(ScorerBase):
 
     @classmethod
     def from_bundle(cls, directory: Path, manifest: dict[str, Any], net: EnsembleClassifier, vocab: list[str],
-                    weights: dict[str, torch.Tensor], clean: CleanConfig, vocab_config: VocabConfig,
+                    weights: dict[str, np.ndarray], clean: CleanConfig, vocab_config: VocabConfig,
                     runtime: str, threads: int | None, read_scorer: Any) -> EnsembleScorer:
         if runtime not in ("auto", "torch"):
             raise BundleError(f"{directory}: an ensemble runs each member with its fastest verified runtime; "

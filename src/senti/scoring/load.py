@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from senti.bundle import bundle_dir, load_bundle
 from senti.config import CleanConfig, VocabConfig
 from senti.errors import BundleError, ConfigError
 from senti.models.registry import build_model, is_ensemble, is_neural
 from senti.scoring.base import RUNTIMES, TextScorer
-from senti.scoring.ensemble import EnsembleScorer
-from senti.scoring.neural import NeuralScorer
-from senti.scoring.ngram import NgramScorer
-from senti.text import Vocabulary
+
+if TYPE_CHECKING:
+    from senti.scoring.ensemble import EnsembleScorer
+    from senti.scoring.neural import NeuralScorer
+    from senti.scoring.ngram import NgramScorer
+    from senti.text import Vocabulary
 
 
 def scorer_class(model_config: dict[str, Any]) -> type[NeuralScorer] | type[NgramScorer] | type[EnsembleScorer]:
+    """The scorer of a model kind, imported only then: an n-gram model's never needs torch."""
     if is_ensemble(model_config):
+        from senti.scoring.ensemble import EnsembleScorer
+
         return EnsembleScorer
-    return NeuralScorer if is_neural(model_config) else NgramScorer
+    if is_neural(model_config):
+        from senti.scoring.neural import NeuralScorer
+
+        return NeuralScorer
+    from senti.scoring.ngram import NgramScorer
+
+    return NgramScorer
 
 
 def scorer_for(net: Any, vocab: Vocabulary | None, clean: CleanConfig, vocab_config: VocabConfig,
@@ -37,7 +48,7 @@ def read_scorer(path: str | Path, runtime: str = "auto", threads: int | None = N
     if runtime not in RUNTIMES:
         raise ConfigError(f"runtime must be auto, torch, onnx, onnx-int8 or folded, got {runtime!r}")
     directory = bundle_dir(path)
-    manifest, vocab, weights = load_bundle(directory)
+    manifest, vocab, weights = load_bundle(directory, framework="np")  # the neural scorer makes them tensors
     if manifest.get("kind") == "encoder":
         raise BundleError(f"{path}: a pretrained encoder, not a classifier; fine-tune it with "
                           f"senti train --encoder {path} ...")

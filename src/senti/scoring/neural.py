@@ -124,10 +124,10 @@ class NeuralScorer(ScorerBase):
 
     @classmethod
     def from_bundle(cls, directory: Path, manifest: dict[str, Any], net: torch.nn.Module, vocab: list[str],
-                    weights: dict[str, torch.Tensor], clean: CleanConfig, vocab_config: VocabConfig,
+                    weights: dict[str, np.ndarray], clean: CleanConfig, vocab_config: VocabConfig,
                     runtime: str, threads: int | None, read_scorer: Any) -> NeuralScorer:
         try:
-            net.load_state_dict(weights, strict=True)
+            net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
             vocabulary = Vocabulary(vocab)
         except (RuntimeError, ValueError) as e:
             raise BundleError(f"{directory}: weights do not match the recorded architecture: {e}") from e

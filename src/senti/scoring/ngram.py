@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from senti.bundle import save_bundle
 from senti.config import CleanConfig, VocabConfig
@@ -33,7 +32,7 @@ class NgramScorer(ScorerBase):
 
     @classmethod
     def from_bundle(cls, directory: Path, manifest: dict[str, Any], net: LinearTextClassifier, vocab: list[str],
-                    weights: dict[str, torch.Tensor], clean: CleanConfig, vocab_config: VocabConfig,
+                    weights: dict[str, np.ndarray], clean: CleanConfig, vocab_config: VocabConfig,
                     runtime: str, threads: int | None, read_scorer: Any) -> NgramScorer:
         try:
             net.load_state_dict(weights, vocab)
