@@ -85,6 +85,7 @@ class TrainConfig:
     max_minutes: float | None = None
     checkpoint_every: int = 200  # steps between resumable checkpoints
     tensorboard: bool = False  # also log per-epoch scalars to RUN_DIR/tensorboard (needs tensorboard)
+    calibrate: bool = True  # fit a temperature on the validation split at the end (senti.calibration)
     # Starting points learned from unlabelled text (`senti pretrain-embeddings`, `senti pretrain`, or GloVe).
     embeddings: str | None = None  # word vectors (GloVe / word2vec / fastText, text or binary) for the embeddings
     freeze_embeddings: int = 0  # epochs with the embeddings frozen; -1: frozen throughout; 0: fine-tuned throughout
@@ -256,7 +257,7 @@ SECTION_OF = {
     **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",
                             "clip_grad_norm", "seed", "device", "bf16", "num_threads", "max_minutes",
                             "checkpoint_every", "tensorboard", "embeddings", "freeze_embeddings", "encoder",
-                            "lr_decay", "gradual_unfreeze")},
+                            "lr_decay", "gradual_unfreeze", "calibrate")},
     **{k: "model" for k in ("cell", "embedding_dim", "hidden_size", "num_layers", "bidirectional", "pooling",
                             "dense_size", "dropout", "embedding_dropout", "kernel_sizes", "num_filters",
                             "architecture", "refit")},

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from senti.bundle import bundle_dir
+from senti.calibration import apply_temperature, temperature_of
 from senti.config import CleanConfig, VocabConfig
 from senti.parallel import CHUNK as PARALLEL_CHUNK
 from senti.parallel import WorkerPool, resolve_n_process
@@ -29,7 +30,8 @@ __all__ = ["SentimentModel", "configure_cpu"]
 class SentimentModel:
     """A trained classifier: its labels, the scorer that turns texts into probabilities (columns ordered like
     the labels) and the bundle's metadata; scikit-learn verbs (``predict``, ``predict_proba``, ``score``,
-    ``classes_``)."""
+    ``classes_``). Probabilities leave through ``predict_proba`` / ``predict_proba_ids``, which apply the
+    temperature the metadata's ``calibration`` records (:mod:`senti.calibration`; none: unchanged)."""
 
     def __init__(self, scorer: TextScorer, labels: Sequence[str], metadata: dict[str, Any] | None = None):
         self.scorer = scorer
@@ -49,6 +51,11 @@ class SentimentModel:
     @property
     def labels(self) -> list[str]:
         return list(self.classes_)
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature applied to the scorer's probabilities (1.0: none)."""
+        return temperature_of(self.metadata)
 
     # -- what the scorer holds, for callers that look inside -----------------------------------------
     @property
@@ -87,8 +94,8 @@ class SentimentModel:
         return self.scorer.encode(texts)
 
     def predict_proba_ids(self, ids: Sequence[Sequence[int]], batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, C) of id sequences (neural models)."""
-        return self.scorer.predict_proba_ids(ids, batch_size)
+        """Class probabilities (N, C) of id sequences (neural models), calibrated."""
+        return apply_temperature(self.scorer.predict_proba_ids(ids, batch_size), self.temperature)
 
     def use_runtime(self, runtime: str, directory: str | Path, threads: int | None = None) -> None:
         """Score with an exported runtime (``onnx`` or ``onnx-int8``) of this bundle, ``folded`` (a minGRU's
@@ -99,7 +106,11 @@ class SentimentModel:
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None, n_process: int = 1) -> np.ndarray:
         """Class probabilities (N, C), columns ordered like ``classes_``. ``n_process`` > 1 (-1: every core)
         scores on that many worker processes, started on first use and kept: the text pipeline is Python, so
-        one process uses one core."""
+        one process uses one core. Calibrated by the bundle's temperature (the workers score raw)."""
+        return apply_temperature(self.raw_proba(texts, batch_size, n_process), self.temperature)
+
+    def raw_proba(self, texts: Sequence[str], batch_size: int | None = None, n_process: int = 1) -> np.ndarray:
+        """The scorer's probabilities before calibration (what a temperature is fitted on)."""
         texts = _as_texts(texts)
         n_process = resolve_n_process(n_process)
         if n_process > 1 and len(texts) > PARALLEL_CHUNK:
@@ -131,18 +142,30 @@ class SentimentModel:
 
         return extract_rationales(self, texts, labels, batch_size=batch_size)
 
+    def calibrate(self, texts: Sequence[str], labels: Sequence[str], fitted_on: str = "validation") -> dict:
+        """Fit the temperature on held-out ``texts`` and their ``labels`` (names of ``classes_``) and keep it in
+        the metadata (saved in the manifest): later probabilities are calibrated. Returns the ``calibration``
+        entry (temperature, NLL and ECE before and after, reliability table)."""
+        from senti.calibration import calibrate
+
+        index = {lab: i for i, lab in enumerate(self.labels)}
+        y = np.asarray([index[lab] for lab in labels], dtype=np.int64)
+        self.metadata["calibration"] = calibrate(self.raw_proba(texts), y, fitted_on)
+        return self.metadata["calibration"]
+
     def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
         return float(np.mean(self.predict(texts) == np.asarray(labels, dtype=object)))
 
     def evaluate(self, texts: Sequence[str], labels: Sequence[str], batch_size: int | None = None,
                  label_map: str | dict[str, str] | None = None) -> dict:
         """Metrics against ``labels``, matched to the model's classes as senti reads labels (``1.0`` is ``1``)
-        after ``label_map`` (``"0=negative,1=positive"``); a label still unknown is a DataError."""
+        after ``label_map`` (``"0=negative,1=positive"``); a label still unknown is a DataError. The probabilities
+        are computed once: labels are their arg max, and ``ece`` / ``brier`` / ``reliability`` measure them."""
         from senti.data.labels import match_labels  # here: senti.data loads pandas, which predicting never needs
         from senti.evaluation.metrics import classification_metrics  # and scikit-learn
 
         labels = match_labels(labels, self.labels, label_map)
-        return classification_metrics(labels, list(self.predict(texts, batch_size)), self.labels)
+        return classification_metrics(labels, None, self.labels, self.predict_proba(texts, batch_size))
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:

@@ -102,6 +102,8 @@ def training_options(f: Any) -> Any:
         click.option("--max-train-samples", type=int, help="Train on a stratified sample of this size."),
         click.option("--max-test-samples", type=int, help="Evaluate on a stratified sample of this size."),
         click.option("--tensorboard", is_flag=True, default=None, help="Also log to RUN_DIR/tensorboard."),
+        click.option("--calibrate/--no-calibrate", default=None, help="Fit a temperature on the validation "
+                     "split so the probabilities are honest (argmax unchanged) [on]."),
         click.option("--report/--no-report", default=True, help="Write report.html and its figures [on]."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars or logs."),
     ]):

@@ -1,4 +1,5 @@
-"""Classification metrics (scikit-learn) and their plain-text rendering."""
+"""Classification metrics (scikit-learn), calibration measures (senti.calibration) and their plain-text
+rendering."""
 
 from __future__ import annotations
 
@@ -7,12 +8,23 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from senti.calibration import N_BINS, brier_score, expected_calibration_error, reliability
 
-def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
+
+def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str] | None, labels: Sequence[str],
+                           proba: np.ndarray | None = None) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix. With ``proba``
+    ((N, C), columns ordered like ``labels``): ``y_pred`` may be None (the arg max is taken), and the result
+    also has ``ece`` (expected calibration error, 15 equal-width bins of the top-class confidence: see
+    :func:`senti.calibration.expected_calibration_error`), ``brier`` (multi-class Brier score) and
+    ``reliability`` (the bin table a reliability diagram draws)."""
     labels = list(labels)
+    if y_pred is None:
+        if proba is None:
+            raise ValueError("give y_pred or proba")
+        y_pred = [labels[i] for i in np.asarray(proba).argmax(axis=1)]
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
-    return {
+    out = {
         "n": len(y_true),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
@@ -23,12 +35,22 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
         "labels": labels,
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
+    if proba is not None:
+        index = {lab: i for i, lab in enumerate(labels)}
+        y = np.asarray([index[t] for t in y_true], dtype=np.int64)
+        out["ece"] = expected_calibration_error(proba, y, N_BINS)
+        out["brier"] = brier_score(proba, y)
+        out["reliability"] = reliability(proba, y, N_BINS)
+    return out
 
 
 def format_metrics(m: dict) -> str:
     labels = m["labels"]
     w = max(12, *(len(lab) for lab in labels))
-    lines = [f"N={m['n']}  accuracy={m['accuracy']:.4f}  macro-F1={m['macro_f1']:.4f}", ""]
+    head = f"N={m['n']}  accuracy={m['accuracy']:.4f}  macro-F1={m['macro_f1']:.4f}"
+    if "ece" in m:
+        head += f"  ECE={m['ece']:.4f}  Brier={m['brier']:.4f}"
+    lines = [head, ""]
     lines.append(f"{'class':<{w}} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}")
     for lab in labels:
         c = m["per_class"][lab]

@@ -236,3 +236,29 @@ def word_cloud(words: Sequence[Sequence[Any]], label: str, path: Path) -> Path:
     ax.set_axis_off()
     ax.set_title(f"{label}: most distinctive words")
     return _save(fig, path)
+
+
+def reliability_diagram(table: Mapping[str, Sequence[Any]], ece: float, split: str, path: Path) -> Path:
+    """Accuracy against top-class confidence per equal-width bin (a calibrated model sits on the diagonal),
+    with each bin's mean confidence marked, and the number of examples per bin below."""
+    edges = np.asarray(table["edges"], dtype=float)
+    centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    counts = np.asarray(table["count"], dtype=int)
+    acc = np.asarray([np.nan if a is None else a for a in table["accuracy"]], dtype=float)
+    conf = np.asarray([np.nan if c is None else c for c in table["confidence"]], dtype=float)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True, height_ratios=(3, 1.4))
+    top.bar(centers, np.nan_to_num(acc), width * 0.92, color=POS_COLOR, label="accuracy in the bin")
+    top.plot([0, 1], [0, 1], ls="--", color="#999", lw=1, label="perfect calibration")
+    top.plot(conf, conf, "o", color="#264653", ms=4, label="mean confidence in the bin")
+    top.set_ylim(0, 1.02)
+    top.set_ylabel("accuracy")
+    top.set_title(f"Reliability on the {split} split: ECE {ece:.4f}")
+    top.legend(frameon=False, loc="upper left", fontsize=8)
+    bars = bottom.bar(centers, counts, width * 0.92, color=NEUTRAL_COLOR)
+    bottom.bar_label(bars, labels=[f"{c:,}" if c else "" for c in counts], fontsize=7, padding=1)
+    if counts.max(initial=0) > 50 * max(1, np.median(counts[counts > 0]) if counts.any() else 1):
+        bottom.set_yscale("log")
+    bottom.set_xlim(0, 1)
+    bottom.set_xlabel("top-class confidence")
+    bottom.set_ylabel("examples")
+    return _save(fig, path)

@@ -24,6 +24,7 @@ FIGURES = {
     "learning_curves.png": "Learning curves",
     "confusion_matrix.png": "Confusion matrix",
     "per_class.png": "Per-class scores",
+    "reliability.png": "Calibration",
     "top_words.png": "Words that drive each class",
     "embeddings.png": "Word embedding map",
 }
@@ -93,6 +94,10 @@ def make_figures(run_dir: Path, model: Any | None = None) -> dict[str, Path]:
         out["confusion_matrix.png"] = plots.confusion_matrix(metrics["confusion_matrix"], metrics["labels"],
                                                              run_dir / "confusion_matrix.png")
         out["per_class.png"] = plots.per_class_scores(metrics["per_class"], run_dir / "per_class.png")
+    shown = reliability_shown(metrics, model.metadata)
+    if shown is not None:
+        out["reliability.png"] = plots.reliability_diagram(shown["table"], shown["ece"], shown["split"],
+                                                           run_dir / "reliability.png")
     words = top_words(model)
     xlabel = {"senti.linear.v1": "weight", "senti.forest.v1": "signed importance"}.get(
         model.model_config.get("architecture"), "log-odds")
@@ -103,6 +108,30 @@ def make_figures(run_dir: Path, model: Any | None = None) -> dict[str, Path]:
         out["embeddings.png"] = plots.embedding_map(proj["coords"], proj["words"], proj["scores"], labelled,
                                                     run_dir / "embeddings.png", proj["method"])
     return out
+
+
+def reliability_shown(metrics: dict[str, Any] | None, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """What the reliability diagram shows: the test split's bins (metrics.json), else the validation split's
+    after calibration (the manifest's ``calibration``); None for a run that recorded neither."""
+    if metrics and "reliability" in metrics:
+        return {"split": "test", "table": metrics["reliability"], "ece": metrics["ece"],
+                "brier": metrics.get("brier"), "calibration": metrics.get("calibration")}
+    cal = metadata.get("calibration") or {}
+    if "reliability" in cal:
+        return {"split": "validation", "table": cal["reliability"], "ece": cal["ece_after"], "brier": None,
+                "calibration": cal}
+    return None
+
+
+def _calibration_section(shown: dict[str, Any], figure: Path) -> str:
+    cal = shown["calibration"] or {}
+    note = (f"Probabilities are calibrated by temperature scaling: T = {cal['temperature']:.3f}, fitted on "
+            f"{cal['n']:,} {cal['fitted_on']} examples (validation ECE {cal['ece_before']:.4f} before, "
+            f"{cal['ece_after']:.4f} after)." if "temperature" in cal else "Probabilities are not calibrated.")
+    brier = f" Brier score {shown['brier']:.4f}." if shown.get("brier") is not None else ""
+    return (f"<section><h2>{FIGURES['reliability.png']}</h2><p>Expected calibration error (15 equal-width bins of "
+            f"the top-class confidence) on the {shown['split']} split: <b>{shown['ece']:.4f}</b>.{brier} "
+            f"{note}</p>{_img(figure, 'reliability diagram')}</section>")
 
 
 def cloud_file(index: int) -> str:
@@ -210,6 +239,9 @@ def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
                      f"{_img(figures['confusion_matrix.png'], 'confusion matrix')}</section>")
         parts.append(f"<section><h2>{FIGURES['per_class.png']}</h2>{_table(per_class)}"
                      f"{_img(figures['per_class.png'], 'per-class scores')}</section>")
+    if "reliability.png" in figures:
+        parts.append(_calibration_section(reliability_shown(metrics, _manifest(run_dir, model)),
+                                          figures["reliability.png"]))
     if errors:
         items = "".join(f"<div class='err'><small>true <b>{html.escape(e['label'])}</b>, predicted "
                         f"<b>{html.escape(e['predicted'])}</b> with {e['confidence']:.1%}</small>"
@@ -226,6 +258,15 @@ def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
     path = run_dir / "report.html"
     atomic_write_text(path, _page(f"senti report: {run_dir.name}", "".join(parts)))
     return path
+
+
+def _manifest(run_dir: Path, model: Any | None) -> dict[str, Any]:
+    if model is not None:
+        return model.metadata
+    from senti.bundle import MANIFEST
+
+    path = run_dir / "model" / MANIFEST
+    return read_json(path) if path.is_file() else {}
 
 
 def markdown_table(df: pd.DataFrame) -> str:

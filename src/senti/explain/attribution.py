@@ -152,6 +152,7 @@ def _integrated_gradients(model: Classifier, texts: Sequence[str], target: np.nd
     tokens = [scorer.tokens(t) for t in texts]
     ids = [scorer.vocab.encode(t, vc.max_length, vc.truncate) for t in tokens]
     net = scorer.net
+    temperature = float(getattr(model, "temperature", 1.0))
     device = next(net.parameters()).device
     # Midpoint Riemann sum of the path integral: alpha = (k + 0.5) / steps.
     alphas = ((torch.arange(steps, dtype=torch.float32) + 0.5) / steps).to(device)
@@ -168,7 +169,8 @@ def _integrated_gradients(model: Classifier, texts: Sequence[str], target: np.nd
             path = (alphas.view(-1, 1, 1, 1) * emb.unsqueeze(0)).reshape(steps * k, T, -1).requires_grad_()
             logits = net(x.repeat(steps, 1), lengths.repeat(steps), embedded=path)  # (S*k, C)
             tgt = torch.as_tensor(target[list(chunk)], device=device).repeat(steps)
-            prob = torch.softmax(logits.float(), dim=-1).gather(1, tgt.unsqueeze(1)).sum()
+            # The calibrated probability, as predict_proba gives it: softmax(logits / T).
+            prob = torch.softmax(logits.float() / temperature, dim=-1).gather(1, tgt.unsqueeze(1)).sum()
             (grad,) = torch.autograd.grad(prob, path)
             attr = (grad.view(steps, k, T, -1).mean(0) * emb).sum(-1)  # (k, T)
             token_scores += [attr[j, :int(lengths[j])].cpu().numpy() for j in range(k)]

@@ -147,6 +147,8 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
                 on_begin()
         model, state, scored = _train_branch(cfg, run_dir, resume, progress, frames, labels, train_df, valid_df,
                                              test_df, t0)
+        if cfg.train.calibrate:
+            scored = _calibrate(model, valid_df, scored)
         run = _finish(model, state, cfg, run_dir, test_df, t0, report, scored)
     except BaseException:
         if users is not None and not rundir.is_resumable(run_dir):
@@ -179,6 +181,18 @@ def _train_branch(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
                            t0), None)
 
 
+def _calibrate(model: SentimentModel, valid_df: pd.DataFrame, scored: tuple[np.ndarray, float] | None
+               ) -> tuple[np.ndarray, float] | None:
+    """Temperature scaling fitted on the validation split (senti.calibration), kept in the model's metadata;
+    test probabilities the branch already scored are calibrated the same way."""
+    from senti.calibration import apply_temperature
+
+    cal = model.calibrate(valid_df["text"].tolist(), valid_df["label"].tolist())
+    log.info("calibration: temperature %.3f on %d validation examples, ECE %.4f -> %.4f, NLL %.4f -> %.4f",
+             cal["temperature"], cal["n"], cal["ece_before"], cal["ece_after"], cal["nll_before"], cal["nll_after"])
+    return None if scored is None else (apply_temperature(scored[0], cal["temperature"]), scored[1])
+
+
 def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: Path | None,
             test_df: pd.DataFrame | None, t0: float, report: bool = True,
             scored: tuple[np.ndarray, float] | None = None) -> Run:
@@ -189,13 +203,15 @@ def _finish(model: SentimentModel, state: TrainState, cfg: RunConfig, run_dir: P
         t_eval = time.perf_counter()
         texts, truth = test_df["text"].tolist(), test_df["label"].tolist()
         proba, before = scored if scored is not None else (model.predict_proba(texts), 0.0)
-        metrics = classification_metrics(truth, list(model.classes_[proba.argmax(1)]), model.labels)
+        metrics = classification_metrics(truth, None, model.labels, proba)  # with ece, brier, reliability
+        if "calibration" in model.metadata:
+            metrics["calibration"] = {k: v for k, v in model.metadata["calibration"].items() if k != "reliability"}
         metrics["eval_seconds"] = before + time.perf_counter() - t_eval
         errors = confident_errors(texts, truth, proba, model.labels)
         metrics["train_seconds"] = state.elapsed
         metrics["total_seconds"] = time.perf_counter() - t0
-        log.info("test: accuracy %.4f, macro-F1 %.4f on %d examples", metrics["accuracy"], metrics["macro_f1"],
-                 metrics["n"])
+        log.info("test: accuracy %.4f, macro-F1 %.4f, ECE %.4f on %d examples", metrics["accuracy"],
+                 metrics["macro_f1"], metrics["ece"], metrics["n"])
     # The bundle says exactly how the model was made: the whole resolved config of its run.
     model.metadata["run_config"] = cfg.to_dict()
     if run_dir is not None:

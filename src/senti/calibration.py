@@ -1,0 +1,115 @@
+"""Honest probabilities: temperature scaling (Guo et al. 2017) and the measures of calibration.
+
+A model's probabilities ``p`` become ``softmax(log p / T)`` with one scalar ``T > 0`` fitted on the validation
+split by minimising the negative log-likelihood. Working on log-probabilities makes it the same for every kind
+of model (network, n-gram, stack): for a network ``log p`` is its logits up to a per-row constant, which softmax
+ignores. ``T`` never changes the arg max, so accuracy is unchanged. ``T = 1`` (a bundle without a
+``calibration`` entry) returns the probabilities untouched.
+
+NumPy only at import: the pipeline imports it on every ``senti predict``; SciPy is imported by the fit alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+N_BINS = 15
+_T_BOUNDS = (0.05, 20.0)  # log T is searched between these: far beyond any temperature seen in practice
+
+
+def temperature_of(metadata: Mapping[str, Any] | None) -> float:
+    """The temperature a bundle's metadata (manifest) records; 1.0 without one (older bundles)."""
+    cal = (metadata or {}).get("calibration") or {}
+    return float(cal.get("temperature", 1.0)) if cal.get("method", "temperature") == "temperature" else 1.0
+
+
+def _log(proba: np.ndarray) -> np.ndarray:
+    # A probability that underflowed to 0 keeps a finite, very negative log: softmax gives it ~0 again.
+    return np.log(np.clip(np.asarray(proba, dtype=np.float64), 1e-300, None))
+
+
+def _softmax_rows(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log proba / T)`` row by row, in ``proba``'s dtype; ``proba`` itself when ``T == 1``."""
+    if temperature == 1.0 or len(proba) == 0:
+        return proba
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    return _softmax_rows(_log(proba) / temperature).astype(proba.dtype, copy=False)
+
+
+def nll(proba: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true classes ``y`` (integer indices)."""
+    return float(-_log(proba)[np.arange(len(y)), np.asarray(y)].mean())
+
+
+def fit_temperature(proba: np.ndarray, y: np.ndarray) -> float:
+    """The ``T`` minimising the NLL of ``softmax(log proba / T)`` on ``y`` (a bounded 1-D search on log T)."""
+    from scipy.optimize import minimize_scalar
+
+    logp = _log(proba)
+    logp = logp - logp.max(axis=1, keepdims=True)
+    y = np.asarray(y)
+    rows = np.arange(len(y))
+
+    def loss(log_t: float) -> float:
+        z = logp / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float((np.log(np.exp(z).sum(axis=1)) - z[rows, y]).mean())
+
+    res = minimize_scalar(loss, bounds=tuple(np.log(_T_BOUNDS)), method="bounded", options={"xatol": 1e-5})
+    return float(np.exp(res.x))
+
+
+def reliability(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> dict[str, list]:
+    """The top-class confidence in ``n_bins`` equal-width bins of [0, 1] (a confidence of exactly 1 falls in
+    the last bin): per bin its edges, the number of examples, their mean confidence and their accuracy
+    (None for an empty bin)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    conf = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(y)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)  # bin i: (edges[i], edges[i+1]]
+    counts = np.bincount(idx, minlength=n_bins)
+    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
+    acc_sum = np.bincount(idx, weights=correct.astype(np.float64), minlength=n_bins)
+    return {"edges": edges.tolist(), "count": counts.astype(int).tolist(),
+            "confidence": [float(c / n) if n else None for c, n in zip(conf_sum, counts, strict=True)],
+            "accuracy": [float(a / n) if n else None for a, n in zip(acc_sum, counts, strict=True)]}
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> float:
+    """Expected calibration error: the top-class confidence of each example is put in one of ``n_bins``
+    equal-width bins of [0, 1] (bin i holds confidences in (i/n, (i+1)/n]); ECE = sum over bins of
+    (bin count / N) * |accuracy in the bin - mean confidence in the bin|. 0 for a perfectly calibrated model."""
+    table = reliability(proba, y, n_bins)
+    n = max(sum(table["count"]), 1)
+    return float(sum(c / n * abs(a - p) for c, a, p in zip(table["count"], table["accuracy"], table["confidence"],
+                                                           strict=True) if c))
+
+
+def brier_score(proba: np.ndarray, y: np.ndarray) -> float:
+    """Multi-class Brier score: the mean over examples of sum_k (p_k - [k == y])^2 (0 best, 2 worst)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    onehot = np.zeros_like(proba)
+    onehot[np.arange(len(proba)), np.asarray(y)] = 1.0
+    return float(((proba - onehot) ** 2).sum(axis=1).mean())
+
+
+def calibrate(proba: np.ndarray, y: np.ndarray, fitted_on: str = "validation") -> dict[str, Any]:
+    """Fit a temperature on raw probabilities and their true classes; the manifest's ``calibration`` entry:
+    the temperature, the fit's size, NLL and ECE before and after, and the reliability table after."""
+    t = fit_temperature(proba, y)
+    after = apply_temperature(np.asarray(proba, dtype=np.float64), t)
+    return {"method": "temperature", "temperature": t, "fitted_on": fitted_on, "n": len(y),
+            "nll_before": nll(proba, y), "nll_after": nll(after, y),
+            "ece_before": expected_calibration_error(proba, y), "ece_after": expected_calibration_error(after, y),
+            "reliability": reliability(after, y)}

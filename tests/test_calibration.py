@@ -1,0 +1,164 @@
+"""Temperature scaling and the calibration measures: hand-computed values, the fit, and every runtime applying
+the bundle's temperature (PyTorch, ONNX, the server's fast path), while old bundles stay as they were."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+import senti
+from senti.calibration import (
+    apply_temperature,
+    brier_score,
+    calibrate,
+    expected_calibration_error,
+    fit_temperature,
+    reliability,
+    temperature_of,
+)
+from senti.evaluation.metrics import classification_metrics
+
+from .conftest import synthetic_reviews
+
+SENTI = str(Path(sys.executable).parent / "senti")
+LEGACY = Path(__file__).parent / "fixtures" / "legacy"
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_ece_and_brier_of_a_hand_made_case():
+    # Top-class confidences 0.9, 0.9, 0.62, 0.7: bins (13/15, 14/15] twice, (9/15, 10/15], (10/15, 11/15].
+    proba = np.array([[0.9, 0.1], [0.1, 0.9], [0.62, 0.38], [0.3, 0.7]])
+    y = np.array([0, 0, 0, 0])  # right, wrong, right, wrong
+    # bin 13: accuracy 0.5, confidence 0.9 -> 2/4 * 0.4; bin 9: 1/4 * |1 - 0.62|; bin 10: 1/4 * |0 - 0.7|
+    assert expected_calibration_error(proba, y) == pytest.approx(0.2 + 0.095 + 0.175)
+    table = reliability(proba, y)
+    assert sum(table["count"]) == 4 and table["count"][13] == 2 and table["count"][9] == 1
+    assert table["count"][10] == 1 and table["accuracy"][0] is None and table["accuracy"][13] == 0.5
+    # Brier: (0.01 + 0.01) + (0.81 + 0.81) + (0.1444 + 0.1444) + (0.49 + 0.49), over 4
+    assert brier_score(proba, y) == pytest.approx((0.02 + 1.62 + 0.2888 + 0.98) / 4)
+    # A confidence of exactly 1 is in the last bin; a perfect, certain model has ECE 0.
+    assert expected_calibration_error(np.array([[1.0, 0.0]]), np.array([0])) == 0.0
+
+
+def test_metrics_take_labels_from_the_probabilities():
+    proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    m = classification_metrics(["a", "b", "b"], None, ["a", "b"], proba)
+    assert m["accuracy"] == pytest.approx(2 / 3)
+    assert m["ece"] == pytest.approx(expected_calibration_error(proba, np.array([0, 1, 1])))
+    assert m["brier"] == pytest.approx(brier_score(proba, np.array([0, 1, 1])))
+    assert "ece" not in classification_metrics(["a", "b"], ["a", "a"], ["a", "b"])
+
+
+@pytest.mark.parametrize("true_t", [2.0, 0.5])
+def test_fitting_recovers_a_known_temperature(true_t):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, size=(20000, 3))
+    y = np.array([rng.choice(3, p=p) for p in _softmax(logits)])  # calibrated at temperature 1
+    overconfident = _softmax(logits * true_t)  # what a model sharpened by true_t would output
+    t = fit_temperature(overconfident, y)
+    assert t == pytest.approx(true_t, rel=0.05)
+    cal = calibrate(overconfident, y)
+    assert cal["nll_after"] < cal["nll_before"] and cal["ece_after"] < cal["ece_before"]
+
+
+def test_apply_temperature_keeps_argmax_and_t1_is_identity():
+    p = _softmax(np.random.default_rng(1).normal(size=(50, 4))).astype(np.float32)
+    assert apply_temperature(p, 1.0) is p
+    q = apply_temperature(p, 2.5)
+    assert q.dtype == np.float32
+    np.testing.assert_allclose(q, _softmax(np.log(p.astype(np.float64)) / 2.5), atol=1e-6)
+    assert (q.argmax(1) == p.argmax(1)).all() and q.max() < p.max()
+    assert temperature_of({}) == 1.0 and temperature_of({"calibration": {"temperature": 1.7}}) == 1.7
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return synthetic_reviews(120, seed=11)["text"].tolist()
+
+
+def test_a_trained_run_is_calibrated_and_argmax_unchanged(tiny_run, texts):
+    model = senti.load(tiny_run.run_dir, runtime="torch")
+    cal = model.metadata["calibration"]
+    t = cal["temperature"]
+    assert cal["fitted_on"] == "validation" and abs(t - 1) > 0.01  # else this test could not tell
+    raw = model.raw_proba(texts).astype(np.float64)
+    proba = model.predict_proba(texts)
+    np.testing.assert_allclose(proba, _softmax(np.log(raw) / t), atol=1e-6)
+    assert (proba.argmax(1) == raw.argmax(1)).all()
+    assert np.abs(proba - raw).max() > 1e-3
+    metrics = json.loads((tiny_run.run_dir / "metrics.json").read_text())
+    assert metrics["calibration"]["temperature"] == t and 0 <= metrics["ece"] < 1 and "reliability" in metrics
+    # explanations see the same probabilities
+    explained = model.explain(texts[:2])[0].probabilities
+    assert [explained[lab] for lab in model.labels] == pytest.approx(proba[0].tolist(), abs=1e-6)
+
+
+def test_onnx_and_the_fast_path_give_the_calibrated_probabilities(tiny_run, texts, tmp_path):
+    from senti.runtime.onnx import export_onnx
+    from senti.serving.app import Limits, create_app
+
+    run_dir = shutil.copytree(tiny_run.run_dir, tmp_path / "run")
+    reference = senti.load(run_dir, runtime="torch").predict_proba(texts)
+    export_onnx(run_dir)
+    onnx = senti.load(run_dir, runtime="onnx")
+    assert onnx.temperature == tiny_run.model.temperature != 1.0
+    np.testing.assert_allclose(onnx.predict_proba(texts), reference, atol=1e-5)
+
+    app = create_app(senti.load(run_dir, runtime="torch"), Limits(max_texts=200, max_chars=10000), fast_path=True)
+
+    async def post() -> dict:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                                       base_url="http://test") as c:
+            r = await c.post("/v1/predict", json={"texts": texts[:20]})
+            assert r.status_code == 200
+            return r.json()
+
+    got = asyncio.run(post())["predictions"]
+    labels = tiny_run.model.labels
+    served = np.array([[row["probabilities"][lab] for lab in labels] for row in got])
+    np.testing.assert_allclose(served, reference[:20], atol=1e-5)
+
+
+def test_an_old_bundle_without_calibration_is_unchanged(tmp_path):
+    bundle = shutil.copytree(LEGACY / "nbsvm", tmp_path / "nbsvm")
+    model = senti.load(bundle)
+    assert "calibration" not in model.metadata and model.temperature == 1.0
+    texts = json.loads((LEGACY / "expected.json").read_text())["texts"]
+    np.testing.assert_array_equal(model.predict_proba(texts), model.raw_proba(texts))
+
+
+def test_no_calibrate_trains_without_a_temperature(tmp_path):
+    df = synthetic_reviews(300, seed=4)
+    run = senti.train(tmp_path / "r", train=df, model="nbsvm", calibrate=False, progress=False, report=False)
+    assert "calibration" not in run.model.metadata and run.model.temperature == 1.0
+
+
+def test_evaluate_json_reports_ece_and_brier(tiny_run, tmp_path):
+    path = tmp_path / "test.csv"
+    synthetic_reviews(100, seed=5).to_csv(path, index=False)
+    p = subprocess.run([SENTI, "evaluate", str(tiny_run.run_dir), "--input", str(path), "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)
+    df = synthetic_reviews(100, seed=5)
+    model = senti.load(tiny_run.run_dir)
+    y = np.asarray([model.labels.index(lab) for lab in df["label"]])
+    proba = model.predict_proba(df["text"].tolist())
+    assert m["ece"] == pytest.approx(expected_calibration_error(proba, y), abs=1e-6)
+    assert m["brier"] == pytest.approx(brier_score(proba, y), abs=1e-6)
+    table = subprocess.run([SENTI, "evaluate", str(tiny_run.run_dir), "--input", str(path)], capture_output=True,
+                           text=True, timeout=300)
+    assert f"ECE={m['ece']:.4f}" in table.stdout
