@@ -60,8 +60,10 @@ def iter_chunks(path: str, text_column: str, chunk_size: int, encoding: str = "u
             options["sep"] = _separator(sep)
         try:
             with reading_errors(path, fmt, enc):
+                # Every line a row, as in a text file: pandas' blank-line skipping also drops a line of spaces,
+                # which is how to_csv writes a text of white space, so the output lost that row.
                 reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, encoding=enc,
-                                     encoding_errors=encoding_errors, **options)
+                                     encoding_errors=encoding_errors, skip_blank_lines=False, **options)
                 for chunk in reader:
                     yield _with_text(chunk, text_column, path)
         except DataError as e:
