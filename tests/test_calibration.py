@@ -62,16 +62,30 @@ def test_metrics_take_labels_from_the_probabilities():
     assert "ece" not in classification_metrics(["a", "b"], ["a", "a"], ["a", "b"])
 
 
-@pytest.mark.parametrize("true_t", [2.0, 0.5])
-def test_fitting_recovers_a_known_temperature(true_t):
+@pytest.mark.parametrize(("true_t", "objective"), [(2.0, "brier"), (0.5, "brier"), (2.0, "nll"), (0.5, "nll")])
+def test_fitting_recovers_a_known_temperature(true_t, objective):
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, size=(20000, 3))
     y = np.array([rng.choice(3, p=p) for p in _softmax(logits)])  # calibrated at temperature 1
     overconfident = _softmax(logits * true_t)  # what a model sharpened by true_t would output
-    t = fit_temperature(overconfident, y)
+    t = fit_temperature(overconfident, y, objective)
     assert t == pytest.approx(true_t, rel=0.05)
-    cal = calibrate(overconfident, y)
+    cal = calibrate(overconfident, y, objective=objective)
     assert cal["nll_after"] < cal["nll_before"] and cal["ece_after"] < cal["ece_before"]
+    assert cal["brier_after"] < cal["brier_before"]
+
+
+def test_a_few_absurdly_confident_errors_do_not_choose_the_temperature():
+    # 2,000 well-calibrated predictions and 10 wrong ones at log-odds -60: the NLL fit is dragged far above 1
+    # by the ten; the Brier fit stays near the truth (1), as the calibration of the 2,000 asks.
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 2, size=(2000, 2))
+    y = np.array([rng.choice(2, p=p) for p in _softmax(logits)])
+    logits = np.vstack([logits, np.tile([60.0, 0.0], (10, 1))])
+    y = np.concatenate([y, np.ones(10, dtype=int)])
+    proba = _softmax(logits)
+    assert fit_temperature(proba, y, "brier") == pytest.approx(1.0, rel=0.1)
+    assert fit_temperature(proba, y, "nll") > 1.5
 
 
 def test_apply_temperature_keeps_argmax_and_t1_is_identity():
@@ -111,7 +125,9 @@ def test_onnx_and_the_fast_path_give_the_calibrated_probabilities(tiny_run, text
     from senti.serving.app import Limits, create_app
 
     run_dir = shutil.copytree(tiny_run.run_dir, tmp_path / "run")
-    reference = senti.load(run_dir, runtime="torch").predict_proba(texts)
+    torch_model = senti.load(run_dir, runtime="torch")
+    reference = torch_model.predict_proba(texts)
+    assert np.abs(reference - torch_model.raw_proba(texts)).max() > 1e-3  # the temperature shows
     export_onnx(run_dir)
     onnx = senti.load(run_dir, runtime="onnx")
     assert onnx.temperature == tiny_run.model.temperature != 1.0

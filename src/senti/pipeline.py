@@ -142,15 +142,17 @@ class SentimentModel:
 
         return extract_rationales(self, texts, labels, batch_size=batch_size)
 
-    def calibrate(self, texts: Sequence[str], labels: Sequence[str], fitted_on: str = "validation") -> dict:
+    def calibrate(self, texts: Sequence[str], labels: Sequence[str], fitted_on: str = "validation",
+                  objective: str = "brier") -> dict:
         """Fit the temperature on held-out ``texts`` and their ``labels`` (names of ``classes_``) and keep it in
-        the metadata (saved in the manifest): later probabilities are calibrated. Returns the ``calibration``
-        entry (temperature, NLL and ECE before and after, reliability table)."""
+        the metadata (saved in the manifest): later probabilities are calibrated. ``objective``: what the fit
+        minimises, ``brier`` or ``nll`` (senti.calibration says why Brier). Returns the ``calibration`` entry
+        (temperature, NLL, Brier and ECE before and after, reliability table)."""
         from senti.calibration import calibrate
 
         index = {lab: i for i, lab in enumerate(self.labels)}
         y = np.asarray([index[lab] for lab in labels], dtype=np.int64)
-        self.metadata["calibration"] = calibrate(self.raw_proba(texts), y, fitted_on)
+        self.metadata["calibration"] = calibrate(self.raw_proba(texts), y, fitted_on, objective)
         return self.metadata["calibration"]
 
     def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:

@@ -123,10 +123,15 @@ def reliability_shown(metrics: dict[str, Any] | None, metadata: dict[str, Any]) 
     return None
 
 
+_OBJECTIVE = {"brier": "Brier score", "nll": "negative log-likelihood"}
+
+
 def _calibration_section(shown: dict[str, Any], figure: Path) -> str:
     cal = shown["calibration"] or {}
+    objective = _OBJECTIVE.get(cal.get("objective", "nll"), "?")
     note = (f"Probabilities are calibrated by temperature scaling: T = {cal['temperature']:.3f}, fitted on "
-            f"{cal['n']:,} {cal['fitted_on']} examples (validation ECE {cal['ece_before']:.4f} before, "
+            f"{cal['n']:,} {cal['fitted_on']} examples by minimising the {objective} "
+            f"(validation ECE {cal['ece_before']:.4f} before, "
             f"{cal['ece_after']:.4f} after)." if "temperature" in cal else "Probabilities are not calibrated.")
     brier = f" Brier score {shown['brier']:.4f}." if shown.get("brier") is not None else ""
     return (f"<section><h2>{FIGURES['reliability.png']}</h2><p>Expected calibration error (15 equal-width bins of "
@@ -224,6 +229,8 @@ def write_report(run_dir: str | Path, model: Any | None = None) -> Path:
     if metrics:
         cards += [(f"{metrics['accuracy']:.2%}", "test accuracy"), (f"{metrics['macro_f1']:.3f}", "macro-F1"),
                   (f"{metrics['n']:,}", "test examples")]
+        if "ece" in metrics:
+            cards.append((f"{metrics['ece']:.3f}", "test calibration error (ECE)"))
     if hist:
         cards += [(f"{hist.get('train_seconds', 0):.0f} s", "training time"),
                   (f"{hist.get('best_epoch', '?')} / {hist.get('epochs_run', '?')}", "best / epochs run")]

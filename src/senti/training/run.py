@@ -188,8 +188,9 @@ def _calibrate(model: SentimentModel, valid_df: pd.DataFrame, scored: tuple[np.n
     from senti.calibration import apply_temperature
 
     cal = model.calibrate(valid_df["text"].tolist(), valid_df["label"].tolist())
-    log.info("calibration: temperature %.3f on %d validation examples, ECE %.4f -> %.4f, NLL %.4f -> %.4f",
-             cal["temperature"], cal["n"], cal["ece_before"], cal["ece_after"], cal["nll_before"], cal["nll_after"])
+    log.info("calibration: temperature %.3f on %d validation examples, ECE %.4f -> %.4f, Brier %.4f -> %.4f",
+             cal["temperature"], cal["n"], cal["ece_before"], cal["ece_after"], cal["brier_before"],
+             cal["brier_after"])
     return None if scored is None else (apply_temperature(scored[0], cal["temperature"]), scored[1])
 
 
