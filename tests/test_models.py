@@ -122,3 +122,37 @@ def test_nbsvm_scores_with_senti_counts_exactly_as_with_scikit_learns():
     vectorizer = clf._vectorizer({t: i for i, t in enumerate(clf.vocabulary_)})
     clf.features = lambda tokens: vectorizer.transform(tokens)  # scikit-learn's matrix instead
     np.testing.assert_array_equal(ours, clf.predict_proba(texts))
+
+
+@pytest.mark.parametrize(("kind", "sublinear_tf"), [("tfidf-logreg", True), ("tfidf-logreg", False),
+                                                    ("random-forest", True)])
+def test_tfidf_features_are_scikit_learns_to_the_bit(kind, sublinear_tf):
+    # TF-IDF scoring (tfidf-logreg, the forest) computes the features with senti.text.ngrams and NumPy, no
+    # scikit-learn import: the matrix and the probabilities must be exactly those of TfidfVectorizer.transform.
+    import numpy as np
+
+    from senti.models.forest import ForestConfig, ForestTextClassifier
+    from senti.models.linear import LinearConfig, LinearTextClassifier
+
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(40)]
+    train = [list(rng.choice(words, size=rng.integers(3, 30))) for _ in range(300)]
+    y = np.array([int("w1" in d) + int("w2" in d and "w3" not in d) for d in train])
+    if kind == "random-forest":
+        clf = ForestTextClassifier(ForestConfig(n_estimators=9, num_classes=3, min_df=1, ngram_range=[1, 2]))
+    else:
+        clf = LinearTextClassifier(LinearConfig(kind=kind, num_classes=3, min_df=1, ngram_range=[1, 2],
+                                                sublinear_tf=sublinear_tf))
+    clf.fit(train, y)
+    texts = [list(rng.choice(words, size=rng.integers(0, 60))) for _ in range(200)] + [[], ["unseen"]]
+    ours = clf.features(texts)
+    vectorizer = clf._vectorizer({t: i for i, t in enumerate(clf.vocabulary_)})
+    vectorizer.idf_ = clf.idf_
+    theirs = vectorizer.transform(texts)
+    assert ours.dtype == theirs.dtype == np.float32
+    np.testing.assert_array_equal(ours.indptr, theirs.indptr)
+    np.testing.assert_array_equal(ours.indices, theirs.indices)
+    np.testing.assert_array_equal(ours.data, theirs.data)
+    proba = clf.predict_proba(texts)
+    clf.features = lambda tokens: vectorizer.transform(tokens)  # scikit-learn's matrix instead
+    np.testing.assert_array_equal(proba, clf.predict_proba(texts))

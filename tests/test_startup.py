@@ -47,6 +47,25 @@ def test_an_ngram_model_predicts_without_torch_or_sklearn():
     assert loaded_after(code) == dict.fromkeys(HEAVY, False)
 
 
+@pytest.mark.parametrize("preset", ["tfidf-logreg", "random-forest"])
+def test_tfidf_models_predict_without_torch_or_sklearn(preset, tmp_path):
+    import senti
+
+    from .conftest import synthetic_reviews
+
+    synthetic_reviews(120, seed=3).to_csv(tmp_path / "d.csv", index=False)
+    run = senti.train(tmp_path / "r", train=tmp_path / "d.csv", model=preset, progress=False, calibrate=False)
+    expected = run.model.predict_proba(["a great film", "dull and awful"]).tolist()
+    code = (f"import senti\nimport json\nm = senti.load({str(tmp_path / 'r')!r})\n"
+            "print(json.dumps(m.predict_proba(['a great film', 'dull and awful']).tolist()))")
+    probe = f"{code}\nimport sys\nprint(json.dumps({{m: m in sys.modules for m in {list(HEAVY)!r}}}))"
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    proba, loaded = (json.loads(line) for line in p.stdout.strip().splitlines()[-2:])
+    assert loaded == dict.fromkeys(HEAVY, False)
+    assert proba == expected
+
+
 @pytest.mark.parametrize("module", ["senti", "senti.cli"])
 def test_python_dash_m_runs_the_command(module):
     p = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=120)

@@ -46,6 +46,7 @@ class ForestTextClassifier(LinearTextClassifier):
         vec = self._vectorizer()
         X = vec.fit_transform(tokens)
         self.vocabulary_ = list(vec.get_feature_names_out())
+        self._index = None
         self.idf_ = vec.idf_.astype(np.float32)
         y = np.asarray(y)
         rf = RandomForestClassifier(n_estimators=c.n_estimators, max_depth=c.max_depth,
@@ -117,6 +118,7 @@ class ForestTextClassifier(LinearTextClassifier):
         if children.max(initial=-1) >= n_nodes or a["feature"].max(initial=0) >= n_words or (a["feature"] < 0).any():
             raise ValueError("tree arrays point outside the tree or the vocabulary")
         self.vocabulary_, self.idf_ = list(vocabulary), a["idf"]
+        self._index = None
         self.trees_ = {k: a[k] for k in ("left", "right", "feature", "threshold", "values", "roots")}
         self.importance_, self.class_means_ = a["importance"], a["class_means"]
         self.ratios_ = None

@@ -15,7 +15,7 @@ import numpy as np
 
 from senti.text.ngrams import ngram_counts
 
-if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted or TF-IDF weighted, not to score NB-SVM
+if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted, not to score one
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -50,6 +50,22 @@ class LinearConfig:
             raise ValueError(f"model.kind must be one of {KINDS}, got {self.kind!r}")
 
 
+def tfidf(counts: sp.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sp.csr_matrix:
+    """TfidfTransformer.transform (l2 norm) of float32 ``counts`` with sorted indices, in place, step for step as
+    scikit-learn computes it, so the numbers are the same to the bit: float32 log and idf product, each row's sum
+    of float32 squares accumulated in order in float64 (bincount adds in order), each value divided in float64."""
+    X = counts
+    if sublinear_tf:
+        np.log(X.data, X.data)
+        X.data += 1.0
+    X.data *= idf[X.indices]
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=(X.data * X.data).astype(np.float64), minlength=X.shape[0]))
+    norms[norms == 0] = 1.0  # a row of zeros stays as it is
+    X.data = (X.data / norms[rows]).astype(X.dtype)
+    return X
+
+
 def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
@@ -64,8 +80,7 @@ class LinearTextClassifier:
         self.ratios_: np.ndarray | None = None  # (K', F) NB log-count ratios, NB-SVM only
         self.coef_: np.ndarray | None = None  # (K', F); K' = 1 for two classes
         self.intercept_: np.ndarray | None = None  # (K',)
-        self._fixed: CountVectorizer | None = None
-        self._index: dict[str, int] | None = None  # n-gram → column, for NB-SVM's counts
+        self._index: dict[str, int] | None = None  # n-gram → column, built when first scoring
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -85,6 +100,7 @@ class LinearTextClassifier:
         vec = self._vectorizer()
         X = vec.fit_transform(tokens)
         self.vocabulary_ = list(vec.get_feature_names_out())
+        self._index = None
         # get_feature_names_out is sorted like the column indices, so index i is column i.
         self.idf_ = vec.idf_.astype(np.float32) if c.kind != "nbsvm" else np.ones(X.shape[1], np.float32)
         y = np.asarray(y)
@@ -114,15 +130,14 @@ class LinearTextClassifier:
         return np.asarray(ratios, np.float32)
 
     def features(self, tokens: Sequence[list[str]]) -> sp.csr_matrix:
-        if self.config.kind == "nbsvm":  # binary counts: the same matrix as CountVectorizer's, without sklearn
-            if self._index is None:
-                self._index = {t: i for i, t in enumerate(self.vocabulary_)}
-            return ngram_counts(tokens, self._index, tuple(self.config.ngram_range), binary=True)
-        if self._fixed is None:
-            self._fixed = self._vectorizer({t: i for i, t in enumerate(self.vocabulary_)})
-            if self.config.kind != "nbsvm":
-                self._fixed.idf_ = self.idf_  # the learned values: nothing is refitted at prediction time
-        return self._fixed.transform(tokens)
+        """The n-gram features of ``tokens`` (binary counts, or TF-IDF with the learned idf), computed without
+        scikit-learn: the very matrix its vectorizers give (tests/test_models.py)."""
+        if self._index is None:
+            self._index = {t: i for i, t in enumerate(self.vocabulary_)}
+        ngram_range = tuple(self.config.ngram_range)
+        if self.config.kind == "nbsvm":  # binary counts: the same matrix as CountVectorizer's
+            return ngram_counts(tokens, self._index, ngram_range, binary=True)
+        return tfidf(ngram_counts(tokens, self._index, ngram_range), self.idf_, self.config.sublinear_tf)
 
     def predict_proba(self, tokens: Sequence[list[str]]) -> np.ndarray:
         X = self.features(tokens)
@@ -164,5 +179,6 @@ class LinearTextClassifier:
         if arrays["idf"].shape != (n,) or arrays["coef"].shape[1] != n:
             raise ValueError(f"weights do not match the {n}-entry n-gram vocabulary")
         self.vocabulary_ = list(vocabulary)
+        self._index = None
         self.idf_, self.coef_, self.intercept_ = arrays["idf"], arrays["coef"], arrays["intercept"]
         self.ratios_ = arrays.get("ratios")
