@@ -88,6 +88,11 @@ def test_a_few_absurdly_confident_errors_do_not_choose_the_temperature():
     assert fit_temperature(proba, y, "nll") > 1.5
 
 
+def test_a_split_without_errors_keeps_temperature_one():
+    proba = _softmax(np.random.default_rng(3).normal(0, 2, size=(100, 2)))
+    assert fit_temperature(proba, proba.argmax(1)) == 1.0  # any sharper T would "win": nothing to learn
+
+
 def test_apply_temperature_keeps_argmax_and_t1_is_identity():
     p = _softmax(np.random.default_rng(1).normal(size=(50, 4))).astype(np.float32)
     assert apply_temperature(p, 1.0) is p
@@ -178,3 +183,20 @@ def test_evaluate_json_reports_ece_and_brier(tiny_run, tmp_path):
     table = subprocess.run([SENTI, "evaluate", str(tiny_run.run_dir), "--input", str(path)], capture_output=True,
                            text=True, timeout=300)
     assert f"ECE={m['ece']:.4f}" in table.stdout
+
+
+def test_a_stack_reads_its_members_raw_as_its_bundle_does(tmp_path):
+    # Members are calibrated by their own runs, but the saved stack scores them with raw member scorers: the
+    # stacker must be fitted (and the run's test metrics computed) on the same raw probabilities.
+    df = synthetic_reviews(900, seed=6)
+    noisy = df.iloc[:700].copy()
+    flip = np.random.default_rng(0).random(len(noisy)) < 0.2  # label noise, so members make errors to fit T on
+    noisy.loc[flip, "label"] = noisy.loc[flip, "label"].map({"negative": "positive", "positive": "negative"})
+    test = df.iloc[700:]
+    run = senti.train(tmp_path / "s", train=noisy, test=test, model="mingru+nbsvm", epochs=2, min_count=1,
+                      progress=False, report=False)
+    member = json.loads((tmp_path / "s" / "members" / "nbsvm3" / "model" / "senti-model.json").read_text())
+    assert abs(member["calibration"]["temperature"] - 1) > 0.01  # else raw and calibrated would agree
+    loaded = senti.load(tmp_path / "s").evaluate(test["text"].tolist(), test["label"].tolist())
+    assert loaded["brier"] == pytest.approx(run.metrics["brier"], abs=1e-6)
+    assert loaded["ece"] == pytest.approx(run.metrics["ece"], abs=1e-6)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 N_BINS = 15
-_T_BOUNDS = (0.05, 20.0)  # log T is searched between these: far beyond any temperature seen in practice
+_T_BOUNDS = (0.25, 20.0)  # log T is searched between these: wider than the temperatures seen in practice
 
 
 def temperature_of(metadata: Mapping[str, Any] | None) -> float:
@@ -62,14 +62,17 @@ OBJECTIVES = ("brier", "nll")
 
 def fit_temperature(proba: np.ndarray, y: np.ndarray, objective: str = "brier") -> float:
     """The ``T`` minimising the Brier score (or the NLL) of ``softmax(log proba / T)`` on ``y`` (a bounded 1-D
-    search on log T)."""
+    search on log T). 1.0 when every prediction is right: then any sharper ``T`` scores better, down to the
+    bound, and the split says nothing about how sure the model should be."""
     from scipy.optimize import minimize_scalar
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    y = np.asarray(y)
+    if len(y) == 0 or (np.asarray(proba).argmax(axis=1) == y).all():
+        return 1.0
     logp = _log(proba)
     logp = logp - logp.max(axis=1, keepdims=True)
-    y = np.asarray(y)
     rows = np.arange(len(y))
     onehot = np.zeros_like(logp)
     onehot[rows, y] = 1.0

@@ -73,6 +73,9 @@ def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: l
             else:
                 run = train_member(member_config(cfg, name), member_dir, False)
             member, metrics = run.model, run.metrics
+        # The stacker reads raw member probabilities, as the ensemble's scorer does once saved (member
+        # scorers apply no temperature); the stack gets its own calibration at the end of the run.
+        member.metadata.pop("calibration", None)
         net.members[name] = member
         member_metrics[name] = {k: metrics[k] for k in ("accuracy", "macro_f1")} if metrics else None
     index = {lab: i for i, lab in enumerate(labels)}
