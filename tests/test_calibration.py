@@ -103,13 +103,30 @@ def test_apply_temperature_keeps_argmax_and_t1_is_identity():
     assert temperature_of({}) == 1.0 and temperature_of({"calibration": {"temperature": 1.7}}) == 1.7
 
 
+def _noisy(df, rate: float = 0.2, seed: int = 0):
+    # Label noise, so a model makes validation errors: without any, the temperature stays 1 (nothing to fit).
+    df = df.copy()
+    flip = np.random.default_rng(seed).random(len(df)) < rate
+    df.loc[flip, "label"] = df.loc[flip, "label"].map({"negative": "positive", "positive": "negative"})
+    return df
+
+
+@pytest.fixture(scope="module")
+def noisy_run(tmp_path_factory):
+    """A small GRU trained on noisy synthetic reviews: its temperature is not 1."""
+    df = synthetic_reviews(800, seed=1)
+    out = tmp_path_factory.mktemp("cal") / "tiny"
+    return senti.train(out, train=_noisy(df.iloc[:600]), test=df.iloc[600:], model="gru", epochs=4,
+                       embedding_dim=32, hidden_size=32, min_count=1, progress=False, report=False)
+
+
 @pytest.fixture(scope="module")
 def texts():
     return synthetic_reviews(120, seed=11)["text"].tolist()
 
 
-def test_a_trained_run_is_calibrated_and_argmax_unchanged(tiny_run, texts):
-    model = senti.load(tiny_run.run_dir, runtime="torch")
+def test_a_trained_run_is_calibrated_and_argmax_unchanged(noisy_run, texts):
+    model = senti.load(noisy_run.run_dir, runtime="torch")
     cal = model.metadata["calibration"]
     t = cal["temperature"]
     assert cal["fitted_on"] == "validation" and abs(t - 1) > 0.01  # else this test could not tell
@@ -118,24 +135,24 @@ def test_a_trained_run_is_calibrated_and_argmax_unchanged(tiny_run, texts):
     np.testing.assert_allclose(proba, _softmax(np.log(raw) / t), atol=1e-6)
     assert (proba.argmax(1) == raw.argmax(1)).all()
     assert np.abs(proba - raw).max() > 1e-3
-    metrics = json.loads((tiny_run.run_dir / "metrics.json").read_text())
+    metrics = json.loads((noisy_run.run_dir / "metrics.json").read_text())
     assert metrics["calibration"]["temperature"] == t and 0 <= metrics["ece"] < 1 and "reliability" in metrics
     # explanations see the same probabilities
     explained = model.explain(texts[:2])[0].probabilities
     assert [explained[lab] for lab in model.labels] == pytest.approx(proba[0].tolist(), abs=1e-6)
 
 
-def test_onnx_and_the_fast_path_give_the_calibrated_probabilities(tiny_run, texts, tmp_path):
+def test_onnx_and_the_fast_path_give_the_calibrated_probabilities(noisy_run, texts, tmp_path):
     from senti.runtime.onnx import export_onnx
     from senti.serving.app import Limits, create_app
 
-    run_dir = shutil.copytree(tiny_run.run_dir, tmp_path / "run")
+    run_dir = shutil.copytree(noisy_run.run_dir, tmp_path / "run")
     torch_model = senti.load(run_dir, runtime="torch")
     reference = torch_model.predict_proba(texts)
     assert np.abs(reference - torch_model.raw_proba(texts)).max() > 1e-3  # the temperature shows
     export_onnx(run_dir)
     onnx = senti.load(run_dir, runtime="onnx")
-    assert onnx.temperature == tiny_run.model.temperature != 1.0
+    assert onnx.temperature == noisy_run.model.temperature != 1.0
     np.testing.assert_allclose(onnx.predict_proba(texts), reference, atol=1e-5)
 
     app = create_app(senti.load(run_dir, runtime="torch"), Limits(max_texts=200, max_chars=10000), fast_path=True)
@@ -148,7 +165,7 @@ def test_onnx_and_the_fast_path_give_the_calibrated_probabilities(tiny_run, text
             return r.json()
 
     got = asyncio.run(post())["predictions"]
-    labels = tiny_run.model.labels
+    labels = noisy_run.model.labels
     served = np.array([[row["probabilities"][lab] for lab in labels] for row in got])
     np.testing.assert_allclose(served, reference[:20], atol=1e-5)
 
@@ -167,20 +184,20 @@ def test_no_calibrate_trains_without_a_temperature(tmp_path):
     assert "calibration" not in run.model.metadata and run.model.temperature == 1.0
 
 
-def test_evaluate_json_reports_ece_and_brier(tiny_run, tmp_path):
+def test_evaluate_json_reports_ece_and_brier(noisy_run, tmp_path):
     path = tmp_path / "test.csv"
     synthetic_reviews(100, seed=5).to_csv(path, index=False)
-    p = subprocess.run([SENTI, "evaluate", str(tiny_run.run_dir), "--input", str(path), "--json"],
+    p = subprocess.run([SENTI, "evaluate", str(noisy_run.run_dir), "--input", str(path), "--json"],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     m = json.loads(p.stdout)
     df = synthetic_reviews(100, seed=5)
-    model = senti.load(tiny_run.run_dir)
+    model = senti.load(noisy_run.run_dir)
     y = np.asarray([model.labels.index(lab) for lab in df["label"]])
     proba = model.predict_proba(df["text"].tolist())
     assert m["ece"] == pytest.approx(expected_calibration_error(proba, y), abs=1e-6)
     assert m["brier"] == pytest.approx(brier_score(proba, y), abs=1e-6)
-    table = subprocess.run([SENTI, "evaluate", str(tiny_run.run_dir), "--input", str(path)], capture_output=True,
+    table = subprocess.run([SENTI, "evaluate", str(noisy_run.run_dir), "--input", str(path)], capture_output=True,
                            text=True, timeout=300)
     assert f"ECE={m['ece']:.4f}" in table.stdout
 
@@ -189,10 +206,7 @@ def test_a_stack_reads_its_members_raw_as_its_bundle_does(tmp_path):
     # Members are calibrated by their own runs, but the saved stack scores them with raw member scorers: the
     # stacker must be fitted (and the run's test metrics computed) on the same raw probabilities.
     df = synthetic_reviews(900, seed=6)
-    noisy = df.iloc[:700].copy()
-    flip = np.random.default_rng(0).random(len(noisy)) < 0.2  # label noise, so members make errors to fit T on
-    noisy.loc[flip, "label"] = noisy.loc[flip, "label"].map({"negative": "positive", "positive": "negative"})
-    test = df.iloc[700:]
+    noisy, test = _noisy(df.iloc[:700]), df.iloc[700:]
     run = senti.train(tmp_path / "s", train=noisy, test=test, model="mingru+nbsvm", epochs=2, min_count=1,
                       progress=False, report=False)
     member = json.loads((tmp_path / "s" / "members" / "nbsvm3" / "model" / "senti-model.json").read_text())
@@ -200,3 +214,24 @@ def test_a_stack_reads_its_members_raw_as_its_bundle_does(tmp_path):
     loaded = senti.load(tmp_path / "s").evaluate(test["text"].tolist(), test["label"].tolist())
     assert loaded["brier"] == pytest.approx(run.metrics["brier"], abs=1e-6)
     assert loaded["ece"] == pytest.approx(run.metrics["ece"], abs=1e-6)
+
+
+def test_worker_processes_and_scored_files_are_calibrated(noisy_run):
+    import pandas as pd
+
+    from senti.parallel import CHUNK
+    from senti.predict_io import score_frame
+
+    texts = synthetic_reviews(CHUNK + 200, seed=12)["text"].tolist()  # more than a chunk: the pool is used
+    model = senti.load(noisy_run.run_dir, runtime="torch")
+    try:
+        one = model.predict_proba(texts)
+        two = model.predict_proba(texts, n_process=2)
+    finally:
+        if model._pool is not None:
+            model._pool.close()
+    assert np.abs(one - model.raw_proba(texts)).max() > 1e-3
+    np.testing.assert_allclose(two, one, atol=1e-5)
+    scored = score_frame(model, pd.DataFrame({"text": texts[:50]}), texts[:50])
+    got = scored[[f"prob_{lab}" for lab in model.labels]].to_numpy()
+    np.testing.assert_allclose(got, one[:50], atol=1e-6)
