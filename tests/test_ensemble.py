@@ -176,9 +176,10 @@ def test_senti_stack_combines_finished_runs_that_share_a_split(ensemble, data, t
     assert json.loads((tmp_path / "stack" / "metrics.json").read_text())["accuracy"] > 0.9
     model = senti.load(tmp_path / "stack")
     assert list(model.predict(TEXTS)) == ["positive", "negative", "positive", "negative"]
-    # The members' probabilities are what the stacker combines: loading them alone gives the same numbers.
+    # The members' raw (uncalibrated) probabilities are what the stacker combines: loading them alone gives the same
+    # numbers.
     features = model.net.features(TEXTS)
-    np.testing.assert_allclose(features[:, 4:6], np.log(np.clip(senti.load(rnn.run_dir).predict_proba(TEXTS),
+    np.testing.assert_allclose(features[:, 4:6], np.log(np.clip(senti.load(rnn.run_dir).raw_proba(TEXTS),
                                                                 1e-6, 1)), rtol=1e-5)
 
 
@@ -223,10 +224,10 @@ def test_the_bundle_holds_the_ngram_member_refitted_on_train_and_validation(ense
     assert member.metadata["metrics"]["accuracy"] == refitted["nbsvm3"]["test_accuracy"]
     # The stack scores with the refitted member; the network member is the one the run trained.
     features = in_bundle.net.features(TEXTS)
-    np.testing.assert_allclose(features[:, 2:4], np.log(np.clip(member.predict_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
-    assert not np.allclose(features[:, 2:4], np.log(np.clip(as_trained.predict_proba(TEXTS), 1e-6, 1)))
+    np.testing.assert_allclose(features[:, 2:4], np.log(np.clip(member.raw_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
+    assert not np.allclose(features[:, 2:4], np.log(np.clip(as_trained.raw_proba(TEXTS), 1e-6, 1)))
     np.testing.assert_allclose(features[:, 0:2], np.log(np.clip(
-        senti.load(run_dir / "members" / "default").predict_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
+        senti.load(run_dir / "members" / "default").raw_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
 
 
 def test_refit_none_keeps_the_members_as_the_stacker_saw_them(ensemble, tmp_path):
@@ -237,6 +238,6 @@ def test_refit_none_keeps_the_members_as_the_stacker_saw_them(ensemble, tmp_path
     stacked = senti.load(tmp_path / "stack")
     assert stacked.metadata["training"]["refitted"] == {}
     np.testing.assert_array_equal(stacked.net.members["nbsvm3"].predict_proba(TEXTS),
-                                  senti.load(members / "nbsvm3").predict_proba(TEXTS))
+                                  senti.load(members / "nbsvm3").raw_proba(TEXTS))
     with pytest.raises(ValueError, match="refit must be one of"):
         senti.train(tmp_path / "bad", train=ensemble.config.data.train, model="rnn+nbsvm", refit="all")
