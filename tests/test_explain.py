@@ -62,7 +62,8 @@ def test_occlusion_is_the_probability_drop_when_the_word_is_deleted(gru3):
 
 
 def test_integrated_gradients_is_complete(gru3):
-    """The word scores add up to p(class | text) - p(class | all-padding input) (the IG completeness axiom)."""
+    """The word scores add up to p(class | text) - p(class | all-padding input) (the IG completeness axiom), both
+    through the calibration temperature."""
     model = gru3.model
     text = "Brilliant acting, the plot was fun and the story moving"
     proba, (scores,) = attribute(model, [text], "integrated-gradients", steps=128)
@@ -70,7 +71,8 @@ def test_integrated_gradients_is_complete(gru3):
     ids = torch.tensor([model.encode([text])[0]])
     lengths = torch.tensor([ids.shape[1]])
     with torch.no_grad():
-        baseline = torch.softmax(model.net(ids, lengths, embedded=torch.zeros(*ids.shape, 32)), -1)[0, k]
+        logits = model.net(ids, lengths, embedded=torch.zeros(*ids.shape, 32))
+        baseline = torch.softmax(logits / model.temperature, -1)[0, k]  # calibrated, as the scores are
     assert scores.sum() == pytest.approx(proba[0, k] - float(baseline), abs=0.02)
 
 
