@@ -135,6 +135,7 @@ def test_a_trained_run_is_calibrated_and_argmax_unchanged(noisy_run, texts):
     np.testing.assert_allclose(proba, _softmax(np.log(raw) / t), atol=1e-6)
     assert (proba.argmax(1) == raw.argmax(1)).all()
     assert np.abs(proba - raw).max() > 1e-3
+    assert list(model.predict(texts)) == list(model.classes_[proba.argmax(1)])  # predict skips the softmax
     metrics = json.loads((noisy_run.run_dir / "metrics.json").read_text())
     assert metrics["calibration"]["temperature"] == t and 0 <= metrics["ece"] < 1 and "reliability" in metrics
     # explanations see the same probabilities

@@ -122,7 +122,8 @@ class SentimentModel:
         return self.scorer.predict_proba(texts, batch_size)
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None, n_process: int = 1) -> np.ndarray:
-        return self.classes_[self.predict_proba(texts, batch_size, n_process).argmax(axis=1)]
+        # A temperature never moves the arg max: skip the softmax it would cost on every prediction.
+        return self.classes_[self.raw_proba(texts, batch_size, n_process).argmax(axis=1)]
 
     def explain(self, texts: Sequence[str], method: str = "occlusion", batch_size: int = 256) -> list[Explanation]:
         """Per text: the predicted label, the probabilities and, for each word of the original text (with its
