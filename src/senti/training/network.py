@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ from senti.training.rundir import tensorboard_logger, write_history, write_run_f
 from senti.training.trainer import Trainer, TrainState, checkpoint_path, describe_state
 
 log = logging.getLogger("senti")
+
+# Called after every epoch of every network this process trains, after the run's own callbacks (senti.tuning
+# reports each epoch's validation score to its pruner here; raising stops the run).
+EPOCH_END_HOOKS: list[Callable[[TrainState], None]] = []
 
 
 def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool, labels: list[str],
@@ -76,7 +81,7 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
         callbacks.append(tensorboard_logger(run_dir / "tensorboard"))
 
     def on_epoch_end(state: TrainState) -> None:
-        for callback in callbacks:
+        for callback in [*callbacks, *EPOCH_END_HOOKS]:
             callback(state)
 
     trainer = Trainer(net, cfg.train, checkpoint_dir=run_dir / "checkpoints" if run_dir else None,
