@@ -15,18 +15,25 @@ from senti.cli.options import PRESET_HELP, REFIT, training_options
 @click.option("--output", "-o", type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Continue an interrupted run.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train a network on this many processes of this machine (DistributedDataParallel, gloo; each "
+              "takes --batch-size examples a step and cores / N threads). Several machines: torchrun -m senti "
+              "train (README).")
 @training_options
-def train(resume: str | None, overwrite: bool, quiet: bool, output: str | None, **options: Any) -> None:
+def train(resume: str | None, overwrite: bool, quiet: bool, output: str | None, nproc: int, **options: Any) -> None:
     """Train a model and write a run directory (config, history, metrics, model bundle)."""
     import senti
 
     setup_logging(quiet)
     if resume:
-        run = senti.resume(resume, progress=not quiet, epochs=options.get("epochs"), report=options["report"])
+        run = senti.resume(resume, progress=not quiet, epochs=options.get("epochs"), report=options["report"],
+                           nproc=nproc)
     else:
         if output is None:
             raise click.UsageError("--output is required (or --resume RUN_DIR)")
-        run = senti.train(output, overwrite=overwrite, progress=not quiet, **options)
+        run = senti.train(output, overwrite=overwrite, progress=not quiet, nproc=nproc, **options)
+    if run.run_dir is None:  # a rank other than 0 under torchrun: rank 0 writes and reports
+        return
     if run.metrics:
         from senti.evaluation.metrics import format_metrics
 

@@ -18,6 +18,7 @@ from senti.io import read_json
 from senti.models.registry import build_model, full_model_config
 from senti.pipeline import SentimentModel
 from senti.text import Cleaner, Vocabulary, tokenize
+from senti.training import distributed
 from senti.training.rundir import tensorboard_logger, write_history, write_run_files
 from senti.training.trainer import Trainer, TrainState, checkpoint_path, describe_state
 
@@ -32,7 +33,9 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
                   train_df: pd.DataFrame, train_y: np.ndarray, valid_df: pd.DataFrame, valid_y: np.ndarray,
                   test_df: pd.DataFrame | None, t0: float) -> tuple[SentimentModel, TrainState]:
     """Build (or, resuming, restore) the vocabulary and the network, then fit it; returns the model with the
-    best epoch's weights and the training state."""
+    best epoch's weights and the training state. With several processes every rank reads the same data and
+    builds the same network; rank 0 alone writes to ``run_dir`` (the others only read it, to resume)."""
+    writes = run_dir if distributed.is_main() else None
     cleaner = Cleaner(cfg.clean)
     train_tokens = [tokenize(cleaner(t)) for t in train_df["text"]]
     encoder = None
@@ -75,16 +78,16 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
         with torch.no_grad():
             net.embedding.weight.copy_(torch.from_numpy(vectors))
     if not resume:
-        write_run_files(run_dir, cfg, vocab=vocab.itos, **({"pretrained": starts} if starts else {}))
-    callbacks = [lambda s: write_history(run_dir, s)] if run_dir else []
-    if cfg.train.tensorboard and run_dir is not None:
-        callbacks.append(tensorboard_logger(run_dir / "tensorboard"))
+        write_run_files(writes, cfg, vocab=vocab.itos, **({"pretrained": starts} if starts else {}))
+    callbacks = [lambda s: write_history(writes, s)] if writes else []
+    if cfg.train.tensorboard and writes is not None:
+        callbacks.append(tensorboard_logger(writes / "tensorboard"))
 
     def on_epoch_end(state: TrainState) -> None:
         for callback in [*callbacks, *EPOCH_END_HOOKS]:
             callback(state)
 
-    trainer = Trainer(net, cfg.train, checkpoint_dir=run_dir / "checkpoints" if run_dir else None,
+    trainer = Trainer(net, cfg.train, checkpoint_dir=writes / "checkpoints" if writes else None,
                       progress=progress, on_epoch_end=on_epoch_end)
     if resume and run_dir is not None:
         trainer.load_checkpoint(checkpoint_path(run_dir))
@@ -92,9 +95,10 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
     state = trainer.fit(train_ids, train_y, valid_ids, valid_y)
     net.cpu().eval()
 
-    model = SentimentModel.from_parts(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model,
-                                      {"training": {**describe_state(state), "preset": cfg.preset,
-                                                    "dataset": cfg.data.dataset or cfg.data.train, **starts}})
+    training = {**describe_state(state), "preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train, **starts}
+    if distributed.world_size() > 1:
+        training["processes"] = distributed.world_size()
+    model = SentimentModel.from_parts(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model, {"training": training})
     return model, state
 
 

@@ -8,6 +8,7 @@ the run directory's files in ``rundir.py`` (its layout is described there), the 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +23,14 @@ from senti.config import SECTION_OF, RunConfig, nest
 from senti.data.datasets import DATASET_DEFAULTS
 from senti.data.readers import DataError
 from senti.data.splits import IN_MEMORY, class_labels, load_splits, user_frames
+from senti.errors import ConfigError
 from senti.evaluation.data_profile import record_data_profile
 from senti.evaluation.insights import confident_errors
 from senti.evaluation.metrics import classification_metrics
 from senti.io import read_json, remove_stale_temps, write_json
 from senti.models.registry import is_ensemble, is_neural
 from senti.pipeline import SentimentModel, configure_cpu
-from senti.training import rundir
+from senti.training import distributed, rundir
 from senti.training.network import train_network
 from senti.training.ngram import train_ngram
 from senti.training.resolve import resolve_config
@@ -64,10 +66,13 @@ class Run:
 
 
 def train(output: str | Path | None = None, *, overwrite: bool = False, progress: bool = True,
-          report: bool = True, **overrides: Any) -> Run:
+          report: bool = True, nproc: int = 1, **overrides: Any) -> Run:
     """Train a model; ``overrides`` are config sections (``data={...}, model={...}, train={...}``) or
     flat options (``dataset="imdb", preset="bilstm", epochs=3``), the same as the CLI flags. ``train``,
-    ``valid`` and ``test`` may be DataFrames; their columns are named by ``text_column``/``label_column``."""
+    ``valid`` and ``test`` may be DataFrames; their columns are named by ``text_column``/``label_column``.
+    ``nproc`` > 1 trains a network on that many processes of this machine (``senti.training.distributed``)."""
+    if nproc > 1:
+        return _launch(nproc, "train", output, overwrite, dict(progress=progress, report=report, **overrides))
     frames = {k: overrides.pop(k) for k in ("train", "valid", "test") if isinstance(overrides.get(k), pd.DataFrame)}
     cfg = resolve_config(nest(overrides))
     if frames:
@@ -75,20 +80,24 @@ def train(output: str | Path | None = None, *, overwrite: bool = False, progress
         for name in frames:
             setattr(cfg.data, name, getattr(cfg.data, name) or IN_MEMORY)
     run_dir = Path(output) if output is not None else None
-    created = run_dir is not None and not run_dir.exists()
+    writes = run_dir is not None and distributed.is_main()
+    created = writes and not run_dir.exists()
     try:
-        if run_dir is not None:
-            rundir.prepare_run_dir(run_dir, overwrite)
-        return _train(cfg, run_dir, resume=False, progress=progress, frames=frames, report=report,
-                      overwrite=overwrite)
+        with distributed.process_group():
+            if writes:
+                rundir.prepare_run_dir(run_dir, overwrite)
+            return _train(cfg, run_dir, resume=False, progress=progress, frames=frames, report=report,
+                          overwrite=overwrite)
     except BaseException:
         if created and run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # a run that failed before it began leaves no trace, not even its empty folder
         raise
 
 
-def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None, report: bool = True) -> Run:
-    """Continue an interrupted run from its last checkpoint, with the config it was started with."""
+def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None, report: bool = True,
+           nproc: int = 1) -> Run:
+    """Continue an interrupted run from its last checkpoint, with the config it was started with (on ``nproc``
+    processes, whatever number of processes wrote the checkpoint)."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise DataError(f"{run_dir}: not a senti run directory (no config.json)")
@@ -96,15 +105,73 @@ def resume(run_dir: str | Path, progress: bool = True, epochs: int | None = None
     # An ensemble keeps its checkpoints in its members' runs (members/NAME), which resume one by one.
     if not checkpoint_path(run_dir).is_file() and not is_ensemble(cfg.model):
         raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.ckpt)")
+    if nproc > 1:
+        _check_distributable(cfg)
+        return _launch(nproc, "resume", run_dir, False, dict(progress=progress, epochs=epochs, report=report))
     if epochs is not None:
         cfg.train.epochs = epochs
     cfg.validate()
     frames = rundir.load_frames(run_dir) if cfg.data.train == IN_MEMORY else None
-    for folder in (run_dir, run_dir / "checkpoints"):
-        for p in remove_stale_temps(folder):  # left by a process that was killed mid-write
-            log.info("removed %s, an unfinished write", p)
-    rundir.check_writable(run_dir)
-    return _train(cfg, run_dir, resume=True, progress=progress, frames=frames, report=report)
+    with distributed.process_group():
+        if distributed.is_main():  # the other ranks only read the run directory
+            for folder in (run_dir, run_dir / "checkpoints"):
+                for p in remove_stale_temps(folder):  # left by a process that was killed mid-write
+                    log.info("removed %s, an unfinished write", p)
+            rundir.check_writable(run_dir)
+        return _train(cfg, run_dir, resume=True, progress=progress, frames=frames, report=report)
+
+
+def _check_distributable(cfg: RunConfig) -> None:
+    """Several processes train networks; an n-gram model or a stack trains in one process, as before."""
+    if is_ensemble(cfg.model) or not is_neural(cfg.model):
+        kind = "a stack" if is_ensemble(cfg.model) else "an n-gram model"
+        raise ConfigError(f"--nproc / torchrun train a network on several processes; {cfg.preset!r} is {kind}, "
+                          "which trains in one process: leave out --nproc (and torchrun)")
+
+
+def _launch(nproc: int, kind: str, run_dir: str | Path | None, overwrite: bool, options: dict[str, Any]) -> Run:
+    """``train`` or ``resume`` on ``nproc`` processes of this machine (PyTorch's elastic launcher, as torchrun);
+    what they wrote read back as the Run that training in this process would have returned."""
+    if run_dir is None:
+        raise ConfigError("training on several processes needs a run directory (--output): rank 0 writes the "
+                          "model there")
+    run_dir = Path(run_dir)
+    created = False
+    if kind == "train":  # what can be checked here is checked before any process starts
+        plain = {k: v for k, v in options.items() if k not in ("progress", "report")
+                 and not isinstance(v, pd.DataFrame)}
+        _check_distributable(resolve_config(nest(plain)))
+        created = not run_dir.exists()
+        rundir.prepare_run_dir(run_dir, overwrite)
+        options["overwrite"] = overwrite
+    root = logging.getLogger()
+    fmt = root.handlers[0].formatter._fmt if root.handlers and root.handlers[0].formatter else None
+    try:
+        distributed.launch(nproc, _worker, kind, str(run_dir), options, (root.getEffectiveLevel(), fmt))
+    except BaseException:
+        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
+    return _read_run(run_dir)
+
+
+def _worker(kind: str, run_dir: str, options: dict[str, Any], logging_: tuple[int, str | None]) -> None:
+    """One of the processes ``_launch`` starts (the launcher set RANK, WORLD_SIZE, ...)."""
+    import sys
+
+    logging.basicConfig(level=logging_[0], format=logging_[1] or logging.BASIC_FORMAT, stream=sys.stderr, force=True)
+    if kind == "train":
+        train(run_dir, **options)
+    else:
+        resume(run_dir, **options)
+
+
+def _read_run(run_dir: Path) -> Run:
+    """A finished run read back from its directory."""
+    model = SentimentModel.load(run_dir / "model")
+    history = read_json(run_dir / "history.json").get("epochs", [])
+    metrics = read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else None
+    return Run(model, history, metrics, run_dir, RunConfig.from_dict(read_json(run_dir / "config.json")))
 
 
 def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = False, refit: str = "linear",
@@ -128,14 +195,20 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     """Check the data, begin the run directory, train the branch the model calls for, finish. A run that fails
     before it can be resumed leaves its folder as the user had it."""
     t0 = time.perf_counter()
-    configure_cpu(cfg.train.num_threads)
+    if distributed.active():
+        _check_distributable(cfg)
+        configure_cpu(cfg.train.num_threads or distributed.threads_per_process())  # N processes x threads = cores
+        log.info("distributed: %d processes on %s machine(s), %d torch thread(s) each", distributed.world_size(),
+                 os.environ.get("GROUP_WORLD_SIZE", "?"), torch.get_num_threads())
+    else:
+        configure_cpu(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)
     train_df, valid_df, test_df = load_splits(cfg, frames)
     labels = class_labels(cfg, train_df, valid_df, test_df)
     if is_ensemble(cfg.model):
         check_stackable(valid_df, labels)
     users = None
-    if run_dir is not None and not resume:
+    if run_dir is not None and not resume and distributed.is_main():
         users = rundir.begin_run(run_dir, overwrite)
     try:
         if users is not None:
@@ -147,6 +220,8 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
                 on_begin()
         model, state, scored = _train_branch(cfg, run_dir, resume, progress, frames, labels, train_df, valid_df,
                                              test_df, t0)
+        if not distributed.is_main():  # rank 0 calibrates, tests and writes; the others wait at a barrier
+            return Run(model, state.history, None, None, cfg)
         if cfg.train.calibrate:
             scored = _calibrate(model, valid_df, scored)
         run = _finish(model, state, cfg, run_dir, test_df, t0, report, scored)

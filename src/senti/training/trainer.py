@@ -32,6 +32,7 @@ from senti.config import TrainConfig
 from senti.errors import ConfigError, TrainingError, TrainingInterrupted
 from senti.io import atomic_write_bytes
 from senti.models.batching import bucket_batches, collate
+from senti.training import distributed
 
 log = logging.getLogger("senti")
 
@@ -90,11 +91,15 @@ class Trainer:
         self.net = net
         self.config = config
         self.checkpoint_dir = checkpoint_dir
-        self.progress = progress
+        # Several processes (senti.training.distributed): rank 0 alone shows progress and writes checkpoints.
+        self.world, self.rank = distributed.world_size(), distributed.rank()
+        self.progress = progress and self.rank == 0
         self.on_epoch_end = on_epoch_end
         if config.monitor not in ("val_accuracy", "val_loss", "val_macro_f1"):
             raise ConfigError(f"train.monitor must be val_accuracy, val_loss or val_macro_f1, got {config.monitor!r}")
-        self.device = resolve_device(config.device)
+        if self.world > 1 and config.device == "cuda":
+            raise ConfigError("training on several processes runs on CPUs (gloo); leave out --device cuda")
+        self.device = resolve_device("cpu" if self.world > 1 else config.device)
         self.net.to(self.device)
         self.groups = layer_groups(net)
         # Discriminative learning rates (ULMFiT): pretrained lower layers move less than the fresh head.
@@ -102,9 +107,16 @@ class Trainer:
                                          for i, g in enumerate(self.groups)], config)
         self.state = TrainState()
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.ddp: nn.Module | None = None  # the DistributedDataParallel wrapper of net, with several processes
+        self._ddp_trains: tuple[bool, ...] = ()
+        if self.rank:  # the same network everywhere, but each rank its own dropout masks
+            distributed.seed_rank(config.seed)
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
+        # With several processes every rank comes here (at the same step): the running sums and the RNG
+        # states are gathered first; rank 0 writes them.
+        shared = distributed.checkpoint_extras(self.state.running) if self.world > 1 else {}
         if self.checkpoint_dir is None:
             return
         s = self.state
@@ -117,6 +129,9 @@ class Trainer:
                       "best_epoch": s.best_epoch, "bad_epochs": s.bad_epochs, "elapsed": s.elapsed,
                       "running": s.running, "stopped_early": s.stopped_early},
         }
+        if shared:
+            payload["state"]["running"] = shared.pop("running")
+            payload.update(shared)
         # Serialised in memory first, so that a full disk surfaces as an OSError from one plain write.
         buf = io.BytesIO()
         torch.save(payload, buf)
@@ -136,10 +151,17 @@ class Trainer:
             self.best_weights = payload["best_weights"] or None
             torch.set_rng_state(payload["torch_rng"].cpu())
             self.state = TrainState(**payload["state"])
+            distributed.resume_ranks(self.state, payload, self.config.seed)
         except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError, ValueError) as e:
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise TrainingError(f"{path}: not a checkpoint this run can resume from ({reason}); "
                                 "start a new run with --output") from e
+
+    def _wrap(self) -> None:
+        """(Re)build the DistributedDataParallel wrapper when the set of parameters that train changes."""
+        trains = tuple(p.requires_grad for p in self.net.parameters())
+        if self.ddp is None or trains != self._ddp_trains:
+            self.ddp, self._ddp_trains = distributed.wrap(self.net), trains
 
     # -- loop -------------------------------------------------------------------------------------------
     def fit(self, train_ids: Sequence[Sequence[int]], train_y: np.ndarray,
@@ -150,6 +172,7 @@ class Trainer:
             self._loop(train_ids, train_y, valid_ids, valid_y, started, stop)
         if self.best_weights is not None:
             self.net.load_state_dict(self.best_weights)  # restore_best_weights=True
+        distributed.write_digest(self.net, "final")
         return s
 
     def _loop(self, train_ids, train_y, valid_ids, valid_y, started: float, stop: threading.Event) -> None:
@@ -160,6 +183,9 @@ class Trainer:
             batches = bucket_batches(lengths, cfg.batch_size, seed=cfg.seed * 1_000_003 + s.epoch)
             self.net.train()
             self._freeze_for_epoch(s.epoch)
+            if self.world > 1:  # one global order, the same on every rank; rank r takes batches r, r + N, ...
+                batches = distributed.shard_batches(batches, self.rank, self.world)
+                self._wrap()
             # Redirected to a file or CI log, a bar that redraws ten times a second is noise: update every 30 s.
             bar = tqdm(total=len(batches), initial=s.step, desc=f"epoch {s.epoch + 1}/{cfg.epochs}",
                        disable=not self.progress, leave=True, dynamic_ncols=True, unit="batch",
@@ -168,7 +194,8 @@ class Trainer:
             seen_at_start = s.running["seen"]
             try:
                 for b in batches[s.step:]:
-                    if stop.is_set():  # Ctrl-C: stop here, between two steps, with a checkpoint of this point
+                    # Ctrl-C: stop here, between two steps, with a checkpoint of this point
+                    if self._stop_requested(stop):
                         bar.close()
                         s.elapsed = time.perf_counter() - started
                         self.save_checkpoint()
@@ -191,11 +218,16 @@ class Trainer:
             bar.close()
             train_secs = time.perf_counter() - epoch_start
             r = s.running
+            if self.world > 1:  # the epoch's figures are every rank's together
+                r = distributed.total_running(r)
+                seen_at_start = distributed.all_sum([seen_at_start])[0]
             val_loss, val_acc, val_f1 = self.validate(valid_ids, valid_y)
             row = {"epoch": s.epoch + 1, "loss": r["loss"] / r["seen"], "accuracy": r["correct"] / r["seen"],
                    "val_loss": val_loss, "val_accuracy": val_acc, "val_macro_f1": val_f1,
                    "samples_per_s": (r["seen"] - seen_at_start) / max(train_secs, 1e-9),
                    "elapsed_s": time.perf_counter() - started}
+            if self.world > 1:  # rank 0's row and clock: early stopping and the time budget decide alike everywhere
+                row = distributed.from_main(row)
             s.history.append(row)
             self._early_stopping(row)
             log.info("epoch %d: loss %.4f acc %.4f | val_loss %.4f val_acc %.4f val_f1 %.4f | %.0f samples/s",
@@ -204,14 +236,21 @@ class Trainer:
             s.step = 0
             s.running = {"loss": 0.0, "correct": 0.0, "seen": 0.0}
             s.elapsed = time.perf_counter() - started
+            if self.world > 1:
+                s.elapsed = distributed.from_main(s.elapsed)
             if cfg.max_minutes is not None and s.elapsed > cfg.max_minutes * 60 and s.epoch < cfg.epochs:
                 log.info("stopping: the time budget of %.1f minutes is spent", cfg.max_minutes)
                 s.stopped_early = True
             self.save_checkpoint()
             if self.on_epoch_end:
                 self.on_epoch_end(s)
-            if stop.is_set() and s.epoch < cfg.epochs and not s.stopped_early:
+            if self._stop_requested(stop) and s.epoch < cfg.epochs and not s.stopped_early:
                 raise TrainingInterrupted(f"interrupted after epoch {s.epoch}")
+
+    def _stop_requested(self, stop: threading.Event) -> bool:
+        if self.world > 1:  # a Ctrl-C seen by one rank stops them all at the same step
+            return distributed.any_rank(stop.is_set())
+        return stop.is_set()
 
     def _last_checkpoint(self) -> str:
         if self.checkpoint_dir is None or not (self.checkpoint_dir / CHECKPOINT).is_file():
@@ -239,7 +278,7 @@ class Trainer:
         y = y_all[batch]
         x, lengths, y = x.to(self.device), lengths.to(self.device), y.to(self.device)
         with self._autocast():
-            logits = self.net(x, lengths)
+            logits = (self.net if self.ddp is None else self.ddp)(x, lengths)
         loss = nn.functional.cross_entropy(logits.float(), y)
         if not torch.isfinite(loss):
             raise TrainingError(
@@ -266,6 +305,9 @@ class Trainer:
         from sklearn.metrics import f1_score
 
         self.net.eval()
+        y_all = y
+        if self.world > 1:  # each rank scores every N-th example; the sums and predictions are put together
+            ids, y = [ids[i] for i in range(self.rank, len(ids), self.world)], np.asarray(y)[self.rank::self.world]
         loss_sum, preds = 0.0, np.empty(len(ids), dtype=np.int64)
         y_t = torch.tensor(np.asarray(y), dtype=torch.long)
         for b in bucket_batches([len(x) for x in ids], 256):
@@ -275,6 +317,9 @@ class Trainer:
             loss_sum += nn.functional.cross_entropy(logits, y_t[b], reduction="sum").item()
             preds[b] = logits.argmax(1).numpy()
         self.net.train()
+        if self.world > 1:
+            y, loss_sum, preds = np.asarray(y_all), *distributed.merge_shards(loss_sum, preds)
+            return (loss_sum / len(y), float((preds == y).mean()), float(f1_score(y, preds, average="macro")))
         return (loss_sum / len(ids), float((preds == y).mean()),
                 float(f1_score(y, preds, average="macro")))
 
