@@ -7,7 +7,7 @@ inside the command function.
 
 from __future__ import annotations
 
-from senti.cli import check, data, evaluate, predict, pretrain, rationale, serve, train  # noqa: F401
+from senti.cli import check, data, evaluate, predict, pretrain, rationale, serve, train, tune  # noqa: F401
 from senti.cli.app import main
 
 __all__ = ["main"]
