@@ -10,7 +10,7 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(not torch.__version__.star
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet "torch==$TORCH_VERSION"
 fi
-.venv/bin/python -m pip install --quiet -e ".[dev,word2vec,lemma,tune]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+.venv/bin/python -m pip install --quiet -e ".[dev,word2vec,lemma,tune,spark]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 .venv/bin/python -c "import senti, torch; print(f'senti {senti.__version__} with torch {torch.__version__} in .venv')"
 # The browser test (tests/test_web_page.py) drives Debian's `chromium` through Playwright's Python package
 # (Playwright's own browser download needs the internet). Installed here when missing, as root with apt-get;
@@ -24,5 +24,18 @@ if [ -z "${SENTI_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
         fi
     else
         echo "note: no chromium; install it (apt-get install chromium) to run the browser test" >&2
+    fi
+fi
+# The Spark tests (tests/test_spark.py) run a local Spark, which needs Java 17+: installed here when missing, as
+# root with apt-get; otherwise those tests skip with the reason (and fail when CI=true).
+if ! command -v java >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Java for the Spark tests (apt-get)"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                default-jre-headless; } >/dev/null 2>&1; then
+            echo "warning: apt-get could not install Java; the Spark tests will not run" >&2
+        fi
+    else
+        echo "note: no java; install it (apt-get install default-jre-headless) to run the Spark tests" >&2
     fi
 fi

@@ -33,12 +33,25 @@ from senti.cli.options import RUNTIME_OPTION
 @click.option("--method", default="occlusion", show_default=True, type=click.Choice(["occlusion",
               "integrated-gradients", "word-alone"]), help="Attribution for --explain: occlusion (in context), "
               "integrated gradients (RNN/CNN), or each word alone.")
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "spark"]),
+              help="Score --input here, or on Apache Spark (pip install 'senti[spark]'; --output is then a folder "
+              "of .parquet/.csv/.tsv/.jsonl part files, --input any file, folder or URI Spark reads).")
+@click.option("--master", help="Spark master URL for --engine spark [default: the active session's, or local[*]].")
+@click.option("--partitions", type=click.IntRange(1), help="Spark partitions to score in [default: at least one "
+              "per core]; the rows keep their order.")
 def predict(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
             text_column: str, batch_size: int | None, n_process: int, threads: int | None, encoding: str,
-            encoding_errors: str, sep: str | None, as_json: bool, runtime: str, explain: bool, method: str) -> None:
+            encoding_errors: str, sep: str | None, as_json: bool, runtime: str, explain: bool, method: str,
+            engine: str, master: str | None, partitions: int | None) -> None:
     """Label texts with class probabilities: arguments, a file, or stdin (`-`)."""
     import senti
 
+    if engine == "spark":
+        _predict_on_spark(run_dir, texts, input_file, output_file, text_column, batch_size, n_process, threads,
+                          encoding, encoding_errors, sep, runtime, explain, master, partitions)
+        return
+    if master is not None or partitions is not None:
+        raise click.UsageError("--master and --partitions go with --engine spark")
     if texts == ("-",) and not input_file:
         texts, input_file = (), "-"
     if bool(texts) == bool(input_file):
@@ -83,6 +96,23 @@ def export(run_dir: str, fmt: str, quantize: str | None) -> None:
 
     setup_logging(quiet=False)
     click.echo(str(export_onnx(run_dir, quantize)))
+
+
+def _predict_on_spark(run_dir: str, texts: tuple[str, ...], input_file: str | None, output_file: str | None,
+                      text_column: str, batch_size: int | None, n_process: int, threads: int | None, encoding: str,
+                      encoding_errors: str, sep: str | None, runtime: str, explain: bool, master: str | None,
+                      partitions: int | None) -> None:
+    if texts or not input_file or input_file == "-" or not output_file:
+        raise click.UsageError("--engine spark scores --input PATH into --output PATH (no texts, no stdin)")
+    if explain or n_process != 1 or threads is not None:
+        raise click.UsageError("--explain, --n-process and --threads are for the local engine; on Spark the "
+                               "cores are spark.task.cpus per task (--master local[N] for N cores here)")
+    from senti.spark.files import score_files, spark_session
+
+    with spark_session(master or "local[*]") as spark:
+        n = score_files(spark, run_dir, input_file, output_file, text_column, partitions, batch_size, runtime,
+                        encoding, encoding_errors, sep)
+    click.echo(f"scored {n:,} rows → {output_file} (Spark, a folder of part files)", err=True)
 
 
 def _print_explanations(model: Any, texts: list[str], method: str, batch_size: int, as_json: bool) -> None:
