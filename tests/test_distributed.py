@@ -1,0 +1,137 @@
+"""Training on several processes (senti.training.distributed): `senti train --nproc 2` and two torchrun "nodes" on
+127.0.0.1, on a slice of real IMDB reviews. Every rank writes the digest of its weights ($SENTI_DDP_DIGEST_DIR),
+so the test sees whether the ranks ended with the same network."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import senti
+from senti.errors import ConfigError
+from senti.training.distributed import resumed_step, shard_batches, weights_digest
+
+from .conftest import DATA_DIR, needs_data
+
+TIMEOUT = 240
+# A GRU small enough that launching the processes costs more than training them.
+SMALL = ["--model", "gru", "--embedding-dim", "16", "--hidden-size", "16", "--max-length", "80", "--batch-size", "16",
+         "--epochs", "1", "--no-report", "--quiet"]
+
+
+def test_every_rank_runs_the_same_steps_and_together_they_cover_the_epoch():
+    batches = [np.array([i]) for i in range(7)]
+    shares = [shard_batches(batches, r, 3) for r in range(3)]
+    assert [len(s) for s in shares] == [3, 3, 3]  # 7 batches, 3 ranks: 3 steps each, 2 batches from the start
+    assert sorted(int(b[0]) for s in shares for b in s) == [0, 0, 1, *range(1, 7)]
+    assert [int(b[0]) for b in shares[1]] == [1, 4, 0]  # rank r: batches r, r + N, ... of the global order
+    assert shard_batches(batches, 0, 1) == batches
+    assert all(len(shard_batches(batches[:1], r, 2)) == 1 for r in range(2))  # one batch still gives every rank one
+    assert resumed_step(5, 2, 1) == 10 and resumed_step(5, 1, 2) == 2 and resumed_step(5, 2, 2) == 5
+
+
+def test_an_ngram_model_on_several_processes_is_refused_before_any_starts(tmp_path):
+    with pytest.raises(ConfigError, match="n-gram model"):
+        senti.train(tmp_path / "run", nproc=2, model="nbsvm", train=str(tmp_path / "none.csv"))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def imdb_slice(tmp_path_factory) -> tuple[Path, Path]:
+    df = pd.read_csv(DATA_DIR / "imdb" / "train.csv.gz", usecols=["text", "label"])
+    df = df.sample(320, random_state=0).reset_index(drop=True)
+    folder = tmp_path_factory.mktemp("imdb-slice")
+    df.iloc[:240].to_csv(folder / "train.csv", index=False)
+    df.iloc[240:].to_csv(folder / "test.csv", index=False)
+    return folder / "train.csv", folder / "test.csv"
+
+
+def _senti(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "senti", *args], capture_output=True, text=True, timeout=TIMEOUT,
+                          env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _digests(folder: Path, world: int) -> set[str]:
+    files = sorted(folder.glob("final-rank*.txt"))
+    assert [f.name for f in files] == [f"final-rank{r}.txt" for r in range(world)]
+    return {f.read_text().strip() for f in files}
+
+
+def _bundle_digest(run_dir: Path) -> str:
+    return weights_digest(senti.load(run_dir, runtime="torch").net)
+
+
+@pytest.mark.slow
+@needs_data
+def test_two_processes_train_resume_and_end_with_the_same_weights(imdb_slice, tmp_path):
+    train_csv, test_csv = imdb_slice
+    run, digests = tmp_path / "run", tmp_path / "digests"
+    _senti(["train", "--train", str(train_csv), "--test", str(test_csv), "-o", str(run), "--nproc", "2", *SMALL],
+           env={"SENTI_DDP_DIGEST_DIR": str(digests)})
+    # The ranks hold the same weights, and the bundle rank 0 wrote is those weights, a normal bundle.
+    (digest,) = _digests(digests, 2)
+    assert _bundle_digest(run) == digest
+    model = senti.load(run)
+    assert model.metadata["training"]["processes"] == 2
+    assert model.predict_proba(["A wonderful film.", ""]).shape == (2, 2)
+    history = json.loads((run / "history.json").read_text())
+    assert [r["epoch"] for r in history["epochs"]] == [1]
+    assert history["epochs"][0]["samples_per_s"] > 0
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["world_size"] == 2 and len(ckpt["rank_rngs"]) == 2 and ckpt["state"]["epoch"] == 1
+
+    # Resumed on one process (the checkpoint holds the plain network), and on two.
+    alone = tmp_path / "alone"
+    shutil.copytree(run, alone)
+    senti.resume(alone, progress=False, epochs=2, report=False)
+    shutil.rmtree(digests)
+    _senti(["train", "--resume", str(run), "--epochs", "2", "--nproc", "2", "--quiet", "--no-report"],
+           env={"SENTI_DDP_DIGEST_DIR": str(digests)})
+    (digest2,) = _digests(digests, 2)
+    assert _bundle_digest(run) == digest2  # (the same as after epoch 1 if epoch 2 did not improve)
+    for folder in (run, alone):
+        assert [r["epoch"] for r in json.loads((folder / "history.json").read_text())["epochs"]] == [1, 2]
+        assert json.loads((folder / "metrics.json").read_text())["n"] == 80
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@needs_data
+def test_two_torchrun_nodes_write_one_normal_bundle(imdb_slice, tmp_path):
+    train_csv, test_csv = imdb_slice
+    run, digests = tmp_path / "run", tmp_path / "digests"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
+                "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "senti-test"]
+    args = ["-m", "senti", "train", "--train", str(train_csv), "--test", str(test_csv), "-o", str(run), *SMALL]
+    env = {**os.environ, "SENTI_DDP_DIGEST_DIR": str(digests)}
+    nodes = [subprocess.Popen([*torchrun, "--node-rank", str(n), *args], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for n in range(2)]
+    try:
+        outputs = [node.communicate(timeout=TIMEOUT)[0] for node in nodes]
+    finally:
+        for node in nodes:
+            node.kill()
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+    (digest,) = _digests(digests, 2)
+    assert _bundle_digest(run) == digest
+    model = senti.load(run)
+    assert model.metadata["training"]["processes"] == 2
+    assert json.loads((run / "metrics.json").read_text())["n"] == 80
+    assert sorted(json.loads((run / "run-files.json").read_text())) == sorted(p.name for p in run.iterdir())
