@@ -154,7 +154,7 @@ def score_files(spark: SparkSession, run_or_bundle: Any, src: str, dst: str, tex
     strict = encoding_errors == "strict" and fmt != "parquet" and encoding.lower().replace("_", "-") in (
         "utf-8", "utf8")
     udf = predict_proba_udf(run_or_bundle, runtime=runtime, batch_size=batch_size, spark=spark, source=src,
-                            strict_utf8=strict, encoding=encoding, counter=counter)
+                            strict_utf8=strict, counter=counter)
     with _job_errors(src):
         df = read_input(spark, src, fmt, encoding, sep)
         if text_column not in df.columns:

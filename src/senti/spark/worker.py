@@ -38,7 +38,6 @@ class ModelSpec:
     labels: tuple[str, ...] = ()
     source: str = ""  # the input's name, for messages
     strict_utf8: bool = False  # Spark read the input with undecodable bytes replaced by U+FFFD: refuse those rows
-    encoding: str = "utf-8"
     counter: Any = None  # a Spark accumulator of the rows scored (the file engine's), or None
 
 
@@ -92,8 +91,9 @@ def texts_of(batch: pd.Series, spec: ModelSpec) -> list[str]:
     if spec.strict_utf8:
         bad = next((i for i, t in enumerate(texts) if "\ufffd" in t), None)
         if bad is not None:
-            raise DataError(f"{spec.source}: not valid {spec.encoding} (a text holds undecodable bytes: "
-                            f"{texts[bad][:60]!r}); name the encoding with --encoding, or pass --errors replace")
+            raise DataError(f"{spec.source}: not valid UTF-8 (a text holds undecodable bytes: {texts[bad][:60]!r}); "
+                            "re-save it as UTF-8, name its encoding with --encoding (e.g. cp1252), or pass "
+                            "--errors replace")
     return texts
 
 
