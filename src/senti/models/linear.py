@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -80,7 +80,8 @@ class LinearTextClassifier:
         self.ratios_: np.ndarray | None = None  # (K', F) NB log-count ratios, NB-SVM only
         self.coef_: np.ndarray | None = None  # (K', F); K' = 1 for two classes
         self.intercept_: np.ndarray | None = None  # (K',)
-        self._index: dict[str, int] | None = None  # n-gram → column, built when first scoring
+        self._index: dict[str, int] | None = None  # n-gram → column, built when first needed
+        self._fast: tuple[Any, np.ndarray] | None = None  # (NgramIndex, weights), built when first scoring
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -100,7 +101,7 @@ class LinearTextClassifier:
         vec = self._vectorizer()
         X = vec.fit_transform(tokens)
         self.vocabulary_ = list(vec.get_feature_names_out())
-        self._index = None
+        self._index = self._fast = None
         # get_feature_names_out is sorted like the column indices, so index i is column i.
         self.idf_ = vec.idf_.astype(np.float32) if c.kind != "nbsvm" else np.ones(X.shape[1], np.float32)
         y = np.asarray(y)
@@ -139,13 +140,21 @@ class LinearTextClassifier:
             return ngram_counts(tokens, self._index, ngram_range, binary=True)
         return tfidf(ngram_counts(tokens, self._index, ngram_range), self.idf_, self.config.sublinear_tf)
 
+    def scores(self, tokens: Sequence[list[str]]) -> np.ndarray:
+        """(N, K') decision scores, ``features(tokens) @ weights + intercept``, from the compiled n-gram pass
+        (:class:`senti.text.ngram_index.NgramIndex`), which never builds the feature matrix."""
+        if self._fast is None:
+            from senti.text.ngram_index import NgramIndex
+
+            weights = (self.coef_ * self.ratios_).T if self.ratios_ is not None else self.coef_.T
+            self._fast = (NgramIndex(self.vocabulary_), np.ascontiguousarray(weights, dtype=np.float64))
+        index, weights = self._fast
+        idf = None if self.config.kind == "nbsvm" else self.idf_
+        return index.scores(tokens, tuple(self.config.ngram_range), weights, idf, self.config.sublinear_tf) \
+            + self.intercept_
+
     def predict_proba(self, tokens: Sequence[list[str]]) -> np.ndarray:
-        X = self.features(tokens)
-        if self.ratios_ is not None:
-            scores = np.column_stack([X.multiply(r).tocsr() @ w for r, w in zip(self.ratios_, self.coef_,
-                                                                              strict=True)]) + self.intercept_
-        else:
-            scores = X @ self.coef_.T + self.intercept_
+        scores = self.scores(tokens)
         if scores.shape[1] == 1:  # binary: one logit for the second class
             p1 = sigmoid(scores[:, 0])
             return np.column_stack([1 - p1, p1]).astype(np.float32)
@@ -179,6 +188,6 @@ class LinearTextClassifier:
         if arrays["idf"].shape != (n,) or arrays["coef"].shape[1] != n:
             raise ValueError(f"weights do not match the {n}-entry n-gram vocabulary")
         self.vocabulary_ = list(vocabulary)
-        self._index = None
+        self._index = self._fast = None
         self.idf_, self.coef_, self.intercept_ = arrays["idf"], arrays["coef"], arrays["intercept"]
         self.ratios_ = arrays.get("ratios")
