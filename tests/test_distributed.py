@@ -4,6 +4,7 @@ so the test sees whether the ranks ended with the same network."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -77,13 +78,47 @@ def _bundle_digest(run_dir: Path) -> str:
     return weights_digest(senti.load(run_dir, runtime="torch").net)
 
 
+def _last_weights(run_dir: Path) -> str:
+    """The digest of the last epoch's weights, in the checkpoint (the bundle holds the best epoch's)."""
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["model"]
+    h = hashlib.sha256()
+    for name, value in sorted(state.items()):
+        h.update(name.encode())
+        h.update(value.numpy().tobytes())
+    return h.hexdigest()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun_two_nodes(args: list[str], env: dict[str, str], logs: Path) -> None:
+    """Two torchrun "machines" of one process each on 127.0.0.1, meeting at a c10d rendezvous."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
+                "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "senti-test"]
+    logs.mkdir()
+    nodes = []
+    for n in range(2):
+        with open(logs / f"node{n}.log", "w") as out:
+            nodes.append(subprocess.Popen([*torchrun, "--node-rank", str(n), "-m", "senti", *args],
+                                          env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT))
+    try:
+        codes = [node.wait(timeout=TIMEOUT) for node in nodes]
+    finally:
+        for node in nodes:
+            node.kill()
+    assert codes == [0, 0], "\n".join((logs / f"node{n}.log").read_text()[-2000:] for n in range(2))
+
+
 @pytest.mark.slow
 @needs_data
-def test_two_processes_train_resume_and_end_with_the_same_weights(imdb_slice, tmp_path):
+def test_two_processes_train_resume_and_match_two_torchrun_nodes(imdb_slice, tmp_path):
     train_csv, test_csv = imdb_slice
+    data = ["--train", str(train_csv), "--test", str(test_csv)]
     run, digests = tmp_path / "run", tmp_path / "digests"
-    _senti(["train", "--train", str(train_csv), "--test", str(test_csv), "-o", str(run), "--nproc", "2", *SMALL],
-           env={"SENTI_DDP_DIGEST_DIR": str(digests)})
+    _senti(["train", *data, "-o", str(run), "--nproc", "2", *SMALL], env={"SENTI_DDP_DIGEST_DIR": str(digests)})
     # The ranks hold the same weights, and the bundle rank 0 wrote is those weights, a normal bundle.
     digest = _digest(digests, 2)
     assert _bundle_digest(run) == digest
@@ -109,33 +144,14 @@ def test_two_processes_train_resume_and_end_with_the_same_weights(imdb_slice, tm
         assert [r["epoch"] for r in json.loads((folder / "history.json").read_text())["epochs"]] == [1, 2]
         assert json.loads((folder / "metrics.json").read_text())["n"] == 80
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.slow
-@needs_data
-def test_two_torchrun_nodes_write_one_normal_bundle(imdb_slice, tmp_path):
-    train_csv, test_csv = imdb_slice
-    run, digests = tmp_path / "run", tmp_path / "digests"
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
-                "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "senti-test"]
-    args = ["-m", "senti", "train", "--train", str(train_csv), "--test", str(test_csv), "-o", str(run), *SMALL]
-    env = {**os.environ, "SENTI_DDP_DIGEST_DIR": str(digests)}
-    nodes = [subprocess.Popen([*torchrun, "--node-rank", str(n), *args], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for n in range(2)]
-    try:
-        outputs = [node.communicate(timeout=TIMEOUT)[0] for node in nodes]
-    finally:
-        for node in nodes:
-            node.kill()
-    assert [node.returncode for node in nodes] == [0, 0], "\n".join(o[-2000:] for o in outputs)
-    digest = _digest(digests, 2)
-    assert _bundle_digest(run) == digest
-    model = senti.load(run)
-    assert model.metadata["training"]["processes"] == 2
-    assert json.loads((run / "metrics.json").read_text())["n"] == 80
-    assert sorted(json.loads((run / "run-files.json").read_text())) == sorted(p.name for p in run.iterdir())
+    # Two torchrun "machines" training the 2 epochs straight: one normal bundle, and the weights of the run that
+    # stopped after epoch 1 and resumed (each rank's RNG restored), to the bit.
+    nodes, digests = tmp_path / "nodes", tmp_path / "digests-nodes"
+    two_epochs = [*SMALL, "--epochs", "2"]  # the last --epochs counts
+    _torchrun_two_nodes(["train", *data, "-o", str(nodes), *two_epochs], {"SENTI_DDP_DIGEST_DIR": str(digests)},
+                        tmp_path / "logs")
+    assert _digest(digests, 2) == _bundle_digest(nodes) == digest2
+    assert _last_weights(nodes) == _last_weights(run) != _last_weights(alone)
+    assert senti.load(nodes).metadata["training"]["processes"] == 2
+    assert json.loads((nodes / "metrics.json").read_text())["n"] == 80
+    assert sorted(json.loads((nodes / "run-files.json").read_text())) == sorted(p.name for p in nodes.iterdir())
