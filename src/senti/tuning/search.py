@@ -74,8 +74,8 @@ def tune(output: str | Path, *, trials: int, metric: str = "accuracy", jobs: int
                  "config": {s: {k: v for k, v in base[s].items() if k not in _FREE.get(s, ())}
                             for s in ("clean", "vocab", "model", "train")}}
     with studies.owned(folder):
-        studies.check_same_study(folder, signature)
         study = studies.open_study(folder, startup_trials=startup_trials)
+        studies.check_same_study(folder, signature, len(study.get_trials(deepcopy=False)))
         stale = studies.fail_stale(study)
         if stale:
             log.info("tune: trial(s) %s were running when their process was killed: marked failed, not counted",

@@ -97,11 +97,12 @@ def counted(study: Any, running: bool = True) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
-def check_same_study(folder: Path, signature: dict[str, Any]) -> None:
+def check_same_study(folder: Path, signature: dict[str, Any], trials: int) -> None:
     """A study folder holds one search: the same model, data, metric and space. Continuing it with another
-    would mix incomparable trials, so it is refused (first run: the signature is written)."""
+    would mix incomparable trials, so it is refused (while it holds no trial, e.g. after a typo in a column
+    name, the new signature replaces the old)."""
     path = folder / "study.json"
-    if not path.is_file():
+    if not path.is_file() or trials == 0:
         path.write_text(json.dumps(signature, indent=2, sort_keys=True) + "\n")
         return
     before = json.loads(path.read_text())
