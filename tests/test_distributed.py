@@ -48,6 +48,19 @@ def test_an_ngram_model_on_several_processes_is_refused_before_any_starts(tmp_pa
     assert not (tmp_path / "run").exists()
 
 
+def test_a_process_error_the_user_can_fix_comes_back_as_one_line_of_its_kind():
+    from types import SimpleNamespace
+
+    from senti.errors import DataError
+    from senti.training.distributed import _failure
+
+    traceback = "Traceback (most recent call last):\n  ...\nsenti.errors.DataError: data.csv: no such file or folder"
+    e = _failure("training process 1 of 2 failed", SimpleNamespace(message=traceback, exitcode=1))
+    assert isinstance(e, DataError) and str(e) == "training process 1 of 2 failed: data.csv: no such file or folder"
+    bug = _failure("process 0 failed", SimpleNamespace(message="Traceback ...\nKeyError: 'x'", exitcode=1))
+    assert type(bug) is RuntimeError and "KeyError" in str(bug)  # a bug keeps its traceback
+
+
 @pytest.fixture(scope="module")
 def imdb_slice(tmp_path_factory) -> tuple[Path, Path]:
     df = pd.read_csv(DATA_DIR / "imdb" / "train.csv.gz", usecols=["text", "label"])

@@ -228,20 +228,35 @@ def launch(nproc: int, entrypoint: Callable[..., Any], *args: Any) -> Any:
                           "--nproc-per-node says how many)")
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"senti-{uuid.uuid4().hex[:8]}",
                           rdzv_backend="c10d", rdzv_endpoint="127.0.0.1:0", max_restarts=0, monitor_interval=0.5)
+    # The launcher logs a failed process's whole traceback; what the user can fix deserves one line (below).
+    launcher_log = logging.getLogger("torch.distributed.elastic.multiprocessing.api")
+    level = launcher_log.level
+    launcher_log.setLevel(logging.CRITICAL)
     try:
         results = elastic_launch(config, entrypoint)(*args)
     except ChildFailedError as e:
         rank_, failure = e.get_first_failure()
-        raise TrainingError(f"training process {rank_} of {nproc} failed: {_failure_message(failure)}") from None
+        raise _failure(f"training process {rank_} of {nproc} failed", failure) from None
+    finally:
+        launcher_log.setLevel(level)
     return results.get(0)
 
 
-def _failure_message(failure: Any) -> str:
+def _failure(what: str, failure: Any) -> Exception:
+    """A process's SentiError (bad data, bad config...) as the same kind of error here, in one line; anything
+    else (a bug) with the process's traceback."""
+    from senti import errors
+
     message = failure.message
     if isinstance(message, dict):
         message = message.get("message", "")
     message = str(message or "").strip()
     if not message or message.startswith("To enable traceback"):
-        return f"exit code {failure.exitcode} (its traceback is above)"
-    return message.splitlines()[-1] if "Traceback" in message else message
+        return TrainingError(f"{what} with exit code {failure.exitcode}")
+    last = message.splitlines()[-1]
+    name, _, text = last.partition(": ")
+    kind = getattr(errors, name.rsplit(".", 1)[-1], None)
+    if isinstance(kind, type) and issubclass(kind, errors.SentiError):
+        return kind(f"{what}: {text}")
+    return RuntimeError(f"{what}:\n{message}")
 
