@@ -116,7 +116,7 @@ def test_show_prints_the_best_parameters_and_the_top_trials(nbsvm_study):
 def test_a_study_killed_mid_trial_resumes_without_losing_or_repeating_trials(noisy, tmp_path):
     train, test = noisy
     out = tmp_path / "study"
-    cmd = ["tune", "--train", train, "--test", test, *GRU, "--space", train.parent / "space.toml", "--trials", "4",
+    cmd = ["tune", "--train", train, "--test", test, *GRU, "--space", train.parent / "space.toml", "--trials", "3",
            "--output", out]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     proc = subprocess.Popen([sys.executable, "-m", "senti", *map(str, cmd)], env=env, stdout=subprocess.DEVNULL,
@@ -144,7 +144,7 @@ def test_a_study_killed_mid_trial_resumes_without_losing_or_repeating_trials(noi
     for t in finished(before):  # nothing finished is lost or changed
         assert (after[t.number].state, after[t.number].params, after[t.number].value) == (t.state, t.params, t.value)
     assert [after[n].state.name for n in killed] == ["FAIL"] * len(killed)
-    assert len(finished(after)) == 4  # the killed trial is not counted
+    assert len(finished(after)) == 3  # the killed trial is not counted
     assert [t.number for t in after] == list(range(len(after)))
 
 
@@ -194,3 +194,24 @@ def test_senti_tune_help_does_not_import_optuna():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["False", "False"]
+
+
+def test_a_stack_searches_its_members_parameters_and_is_stacked_from_their_best_runs(noisy, tmp_path):
+    from senti.tuning.search import tune
+
+    train, test = noisy
+    space = tmp_path / "space.toml"
+    space.write_text("[mingru.lr]\nchoices = [0.003, 0.03]\n\n[nbsvm3.C]\ntype = 'float'\nlow = 0.1\nhigh = 10.0\n")
+    out = tmp_path / "study"
+    result = tune(out, trials=2, space=space, progress=False, report=False, train=str(train), test=str(test),
+                  model="mingru+nbsvm", embedding_dim=16, hidden_size=16, min_count=1, epochs=1, max_length=32)
+    trials = trials_of(out)
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    assert set(trials[0].params) == {"mingru.lr", "nbsvm3.C"}
+    assert [p.name for p in result.configs] == ["best-mingru.toml", "best-nbsvm3.toml"]
+    from senti.config import load_toml
+
+    assert load_toml(out / "best-nbsvm3.toml")["model"]["C"] == pytest.approx(result.best_params["nbsvm3.C"])
+    assert load_toml(out / "best-mingru.toml")["train"]["lr"] == result.best_params["mingru.lr"]
+    assert sorted(p.name for p in (out / "best" / "members").iterdir()) == ["mingru", "nbsvm3"]
+    assert result.run.metrics["n"] > 0 and not (out / "trials").exists()

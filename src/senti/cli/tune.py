@@ -60,4 +60,10 @@ def tune(preset: str | None, trials: int | None, timeout: float | None, metric: 
         m = result.run.metrics
         click.echo(f"test (best/, retrained on the training split, scored once): accuracy {m['accuracy']:.4f}, "
                    f"macro-F1 {m['macro_f1']:.4f}")
-    click.echo(f"\nstudy: {output} (best.toml, best/, trials.csv, report.html)", err=True)
+    click.echo(f"\nstudy: {output} (best/, trials.csv, report.html); train the best again with:", err=True)
+    runs = [f"RUN_{p.stem[5:].upper().replace('@', '_')}" if len(result.configs) > 1 else "RUN_DIR"
+            for p in result.configs]
+    for path, run in zip(result.configs, runs, strict=True):
+        click.echo(f"  senti train --config {path} --output {run}", err=True)
+    if len(runs) > 1:
+        click.echo(f"  senti stack {' '.join(runs)} --output STACK_DIR", err=True)

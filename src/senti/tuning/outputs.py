@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from senti.io import atomic_write, atomic_write_text, write_json
+from senti.models.registry import is_ensemble
 from senti.tuning.space import decode
 
 log = logging.getLogger("senti")
@@ -81,27 +82,36 @@ def finish(study: Any, folder: Path, base: dict[str, Any], metric: str, progress
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         log.warning("tune: no trial completed yet; nothing to retrain (trials.csv written)")
-        return TuneResult(study, None, None, {}, None, folder)
+        return TuneResult(study, None, None, {}, None, folder, [])
     best = study.best_trial
     params = {k: decode(v) for k, v in best.params.items()}
-    config = apply_params(base, params)
-    write_toml(folder / "best.toml", config, f"senti tune: trial {best.number}, validation {metric} "
-               f"{best.value:.4f}; train it with: senti train --config best.toml --output RUN_DIR")
-    run = _final_run(folder, best.number, progress)
+    if is_ensemble(base["model"]):  # one config per member: a stack's run config cannot hold its members' own
+        from senti.tuning.search import member_configs
+
+        configs = {f"best-{m}.toml": c for m, c in member_configs(base, params).items()}
+    else:
+        configs = {"best.toml": apply_params(base, params)}
+    for name, config in configs.items():
+        write_toml(folder / name, config, f"senti tune: trial {best.number}, validation {metric} "
+                   f"{best.value:.4f}; train it with: senti train --config {name} --output RUN_DIR")
+    run = _final_run(folder, best.number, progress, [folder / name for name in configs], base["model"], report)
     if report:
         from senti.tuning.report import write_tune_report
 
         log.info("report: %s", write_tune_report(folder, study, metric, run))
-    return TuneResult(study, best.number, best.value, params, run, folder)
+    return TuneResult(study, best.number, best.value, params, run, folder, [folder / name for name in configs])
 
 
-def _final_run(folder: Path, number: int, progress: bool) -> Any:
+def _final_run(folder: Path, number: int, progress: bool, configs: list[Path], model: dict[str, Any],
+               report: bool) -> Any:
     """DIR/best: best.toml trained as ``senti train --config`` trains it, on the training split only (the
     validation split stays out, as in the trials: early stopping and calibration use it); the test split is
-    scored here, once. Kept when it already holds this trial's run."""
+    scored here, once. A stack: each member's best-MEMBER.toml trained into DIR/best-members/MEMBER (each scores
+    the test split too, as a member run does; nothing is chosen on it), then stacked into DIR/best. Kept when
+    it already holds this trial's run."""
     import json
 
-    from senti.training.run import Run, train
+    from senti.training.run import Run, stack, train
 
     marker = folder / "best.json"
     if marker.is_file() and json.loads(marker.read_text()).get("trial") == number \
@@ -118,7 +128,14 @@ def _final_run(folder: Path, number: int, progress: bool) -> Any:
                    RunConfig.from_dict(read_json(best / "config.json")))
     log.info("best/: retraining trial %d's parameters on the training split (validation held out as in the "
              "trials); the test split is scored once, for this model only", number)
-    run = train(folder / "best", overwrite=True, progress=progress, config=str(folder / "best.toml"))
+    if is_ensemble(model):
+        members = [folder / "best-members" / p.stem[5:] for p in configs]  # best-MEMBER.toml → MEMBER
+        for path, member in zip(configs, members, strict=True):
+            train(member, overwrite=True, progress=progress, report=False, config=str(path))
+        run = stack(members, folder / "best", overwrite=True, refit=model.get("refit", "linear"), progress=progress,
+                    report=report)
+    else:
+        run = train(folder / "best", overwrite=True, progress=progress, report=report, config=str(configs[0]))
     write_json(marker, {"trial": number, "metrics": run.metrics})
     return run
 

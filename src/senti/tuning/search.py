@@ -13,19 +13,29 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from senti.config import RunConfig, nest
+from senti.config import SECTION_OF, RunConfig, TrainConfig, nest
 from senti.data.datasets import DATASETS
 from senti.errors import ConfigError, SentiError, TrainingError
+from senti.models.registry import is_ensemble, is_neural
 from senti.training.resolve import resolve_config, split_of
 from senti.tuning import outputs
 from senti.tuning import study as studies
-from senti.tuning.space import apply_params, check_space, default_space, describe, load_space, suggest
+from senti.tuning.space import (
+    apply_params,
+    check_space,
+    default_space,
+    describe,
+    load_space,
+    member_params,
+    suggest,
+)
 
 log = logging.getLogger("senti")
 
@@ -45,6 +55,7 @@ class TuneResult:
     best_params: dict[str, Any]
     run: Any
     folder: Path
+    configs: list[Path]  # best.toml, or a stack's best-MEMBER.toml files
 
 
 def tune(output: str | Path, *, trials: int, metric: str = "accuracy", jobs: int = 1, timeout: float | None = None,
@@ -135,13 +146,16 @@ def run_trial(study: Any, trial: Any, job: dict[str, Any], train_df: Any, valid_
     from senti.training.run import train
 
     params = suggest(trial, job["space"])
-    options = trial_options(apply_params(job["base"], params))
     metric = job["metric"]
-    trial.set_user_attr("epochs_planned", options["epochs"])
     t0 = time.perf_counter()
     try:
-        with epoch_reports(trial, metric), _quiet():
-            run = train(None, progress=False, report=False, train=train_df, valid=valid_df, **options)
+        if is_ensemble(job["base"]["model"]):
+            run = _stack_trial(trial, job, params, train_df, valid_df)
+        else:
+            options = trial_options(apply_params(job["base"], params))
+            trial.set_user_attr("epochs_planned", options["epochs"])
+            with epoch_reports(trial, metric), _quiet():
+                run = train(None, progress=False, report=False, train=train_df, valid=valid_df, **options)
     except optuna.TrialPruned:
         trial.set_user_attr("seconds", time.perf_counter() - t0)
         study.tell(trial, state=TrialState.PRUNED)
@@ -158,7 +172,8 @@ def run_trial(study: Any, trial: Any, job: dict[str, Any], train_df: Any, valid_
         study.tell(trial, state=TrialState.FAIL)
         raise
     trial.set_user_attr("seconds", time.perf_counter() - t0)
-    trial.set_user_attr("curve", [row[f"val_{metric}"] for row in run.history])
+    if not is_ensemble(job["base"]["model"]):  # a stack's curve is its first network's (set while it trained)
+        trial.set_user_attr("curve", [row[f"val_{metric}"] for row in run.history])
     trial.set_user_attr("best_epoch", run.validation["epoch"])
     value = run.validation[metric]
     if value is None or math.isnan(value):
@@ -181,13 +196,55 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def member_configs(base: dict[str, Any], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A stack's members' run configs (as ``senti train`` would train them in the stack) with their parameters."""
+    from senti.training.resolve import member_config
+
+    cfg = RunConfig.from_dict(base)
+    return {m: apply_params(member_config(cfg, m).to_dict(), member_params(params, m)) for m in cfg.model["members"]}
+
+
+def _stack_trial(trial: Any, job: dict[str, Any], params: dict[str, Any], train_df: Any, valid_df: Any) -> Any:
+    """A stack's trial: each member trained with its parameters (its own run, in a scratch folder), then stacked
+    as ``senti stack`` stacks them; the score is the stacker's on validation. The first network reports its
+    epochs to the pruner."""
+    from senti.training.run import stack, train
+
+    folder = Path(job["folder"]) / "trials" / f"trial-{trial.number}"
+    shutil.rmtree(folder, ignore_errors=True)
+    reporting = True
+    try:
+        for member, config in member_configs(job["base"], params).items():
+            watch = reporting and is_neural(config["model"])
+            if watch:
+                trial.set_user_attr("epochs_planned", config["train"]["epochs"])
+                reporting = False
+            with epoch_reports(trial, job["metric"]) if watch else contextlib.nullcontext(), _quiet():
+                train(folder / member, progress=False, report=False, train=train_df, valid=valid_df,
+                      **trial_options(config))
+        with _quiet():
+            return stack([folder / m for m in job["base"]["model"]["members"]], folder / "stack", refit="none",
+                         progress=False, report=False)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            folder.parent.rmdir()  # when no other worker's trial is in it
+
+
 def trial_options(config: dict[str, Any]) -> dict[str, Any]:
     """``senti.train`` keywords for a trial: the config's sections, the training settings as flat options (the
     ``train`` keyword carries the DataFrame), no data section (the frames are the split), no calibration
     (it never changes a prediction)."""
     out: dict[str, Any] = {"preset": config["preset"], "clean": config["clean"], "vocab": config["vocab"],
                            "model": config["model"]}
-    out.update({k: v for k, v in config["train"].items() if v is not None})
+    defaults = TrainConfig()
+    for key, value in config["train"].items():
+        if value is None:
+            continue
+        if SECTION_OF.get(key) == "train":
+            out[key] = value
+        elif value != getattr(defaults, key, None):  # no flat name: only its default can reach the trial
+            raise ConfigError(f"train.{key} = {value!r} cannot be set for a senti tune trial")
     out.update(calibrate=False, tensorboard=False)
     return out
 

@@ -89,12 +89,19 @@ def section_of(name: str, model_cfg: dict[str, Any]) -> str | None:
     return None
 
 
+def member_models(model_cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A stack's members (``PRESET`` or ``PRESET@K``) and their presets' model configs."""
+    from senti.models.registry import resolve_preset
+
+    return {m: resolve_preset(m.partition("@")[0])["model"] for m in model_cfg.get("members", [])}
+
+
 def default_space(model_cfg: dict[str, Any]) -> Space:
+    """The family's space; a stack's is its members', each name prefixed with the member (``nbsvm3.C``)."""
     from senti.models.registry import is_ensemble, is_neural
 
     if is_ensemble(model_cfg):
-        raise ConfigError("senti tune searches one model's parameters; for a stack, tune each member (e.g. "
-                          "--model default, then --model nbsvm3) and stack the best runs with senti stack")
+        return {f"{m}.{k}": v for m, cfg in member_models(model_cfg).items() for k, v in default_space(cfg).items()}
     space = SPACES.get(model_cfg.get("architecture", ""))
     if space is None:
         raise ConfigError(f"no search space for {model_cfg.get('architecture')!r}; give one with --space FILE.toml")
@@ -121,9 +128,23 @@ def load_space(path: str | Path, model_cfg: dict[str, Any]) -> Space:
 
 
 def check_space(raw: dict[str, Any], model_cfg: dict[str, Any], source: str = "search space") -> Space:
+    from senti.models.registry import is_ensemble
+
     if not raw:
         raise ConfigError(f"{source}: the search space is empty; give at least one [parameter] table")
-    space: Space = {}
+    if is_ensemble(model_cfg):  # [MEMBER.param] tables (TOML nests them), or "MEMBER.param" keys
+        members, space = member_models(model_cfg), {}
+        for key, spec in raw.items():
+            member, _, name = key.partition(".")
+            if member not in members:
+                raise ConfigError(f"{source}: [{key}]: a stack's parameters are its members' ([MEMBER.param]); "
+                                  f"the members are {', '.join(members)}")
+            sub = {name: spec} if name else spec
+            if not isinstance(sub, dict) or not sub:
+                raise ConfigError(f"{source}: [{key}] must hold the member's parameter tables")
+            space.update({f"{member}.{k}": v for k, v in check_space(sub, members[member], source).items()})
+        return space
+    space = {}
     for name, spec in raw.items():
         where = f"{source}: [{name}]"
         if not isinstance(spec, dict):
@@ -184,6 +205,11 @@ def suggest(trial: Any, space: Space) -> dict[str, Any]:
             params[name] = trial.suggest_float(name, spec["low"], spec["high"], step=spec.get("step"),
                                                log=bool(spec.get("log")))
     return params
+
+
+def member_params(params: dict[str, Any], member: str) -> dict[str, Any]:
+    """A stack trial's parameters of one member, without the member's prefix."""
+    return {k.partition(".")[2]: v for k, v in params.items() if k.partition(".")[0] == member}
 
 
 def apply_params(config: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
