@@ -143,18 +143,30 @@ class LinearTextClassifier:
     def scores(self, tokens: Sequence[list[str]]) -> np.ndarray:
         """(N, K') decision scores, ``features(tokens) @ weights + intercept``, from the compiled n-gram pass
         (:class:`senti.text.ngram_index.NgramIndex`), which never builds the feature matrix."""
+        return self._scores(*self._index_and_weights()[0].word_ids(tokens))
+
+    def _index_and_weights(self) -> tuple[Any, np.ndarray]:
         if self._fast is None:
             from senti.text.ngram_index import NgramIndex
 
             weights = (self.coef_ * self.ratios_).T if self.ratios_ is not None else self.coef_.T
             self._fast = (NgramIndex(self.vocabulary_), np.ascontiguousarray(weights, dtype=np.float64))
-        index, weights = self._fast
+        return self._fast
+
+    def _scores(self, ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        index, weights = self._index_and_weights()
         idf = None if self.config.kind == "nbsvm" else self.idf_
-        return index.scores(tokens, tuple(self.config.ngram_range), weights, idf, self.config.sublinear_tf) \
-            + self.intercept_
+        return index.scores_of_ids(ids, offsets, tuple(self.config.ngram_range), weights, idf,
+                                   self.config.sublinear_tf) + self.intercept_
+
+    def predict_proba_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """``predict_proba`` of cleaned texts (``Cleaner.for_tokenizer``), tokenised on the fast path."""
+        return self._proba(self._scores(*self._index_and_weights()[0].word_ids_of_texts(texts)))
 
     def predict_proba(self, tokens: Sequence[list[str]]) -> np.ndarray:
-        scores = self.scores(tokens)
+        return self._proba(self.scores(tokens))
+
+    def _proba(self, scores: np.ndarray) -> np.ndarray:
         if scores.shape[1] == 1:  # binary: one logit for the second class
             p1 = sigmoid(scores[:, 0])
             return np.column_stack([1 - p1, p1]).astype(np.float32)

@@ -46,7 +46,14 @@ class EnsembleScorer(ScorerBase):
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         if not len(texts):
             return self.empty()
-        return self.net.predict_proba(texts, batch_size)  # each member cleans and encodes for itself
+        members = [self.members[name] for name in self.net.config.members]
+        first = members[0]
+        if not all(m.clean_config == first.clean_config and hasattr(m, "predict_proba_cleaned") for m in members):
+            return self.net.predict_proba(texts, batch_size)  # each member cleans and encodes for itself
+        # Members that clean alike (the default's do) share one cleaning pass: a third of a review's cost.
+        cleaned = [first.cleaner.for_tokenizer(t) for t in texts]
+        return self.net.combine(self.net.features_of([m.predict_proba_cleaned(cleaned, batch_size)
+                                                      for m in members]))
 
     def word_scores(self, n_words: int) -> tuple[list[str], np.ndarray]:
         """The first member's words, each alone as a text, through every member."""

@@ -74,6 +74,11 @@ class NeuralScorer(ScorerBase):
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         return self.predict_proba_ids(self.encode(texts), batch_size)
 
+    def predict_proba_cleaned(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Probabilities of texts this scorer's cleaner has prepared (``Cleaner.for_tokenizer``)."""
+        vc, encode = self.vocab_config, self.vocab.encode_text
+        return self.predict_proba_ids([encode(t, vc.max_length, vc.truncate) for t in texts], batch_size)
+
     def word_scores(self, n_words: int) -> tuple[list[str], np.ndarray]:
         words = self.vocab.itos[2:2 + n_words]
         return words, log_odds(self.predict_proba_ids([[i] for i in range(2, 2 + len(words))], batch_size=1024))

@@ -14,6 +14,7 @@ from senti.config import CleanConfig, VocabConfig
 from senti.errors import BundleError
 from senti.models.linear import LinearTextClassifier
 from senti.scoring.base import ScorerBase
+from senti.text.tokenize import tokenize
 
 
 class NgramScorer(ScorerBase):
@@ -22,7 +23,13 @@ class NgramScorer(ScorerBase):
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         if not len(texts):
             return self.empty()
-        return self.net.predict_proba([self.tokens(t) for t in texts])
+        return self.predict_proba_cleaned([self.cleaner.for_tokenizer(t) for t in texts], batch_size)
+
+    def predict_proba_cleaned(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Probabilities of texts this scorer's cleaner has prepared (``Cleaner.for_tokenizer``)."""
+        if hasattr(self.net, "predict_proba_texts"):  # the linear models' compiled path
+            return self.net.predict_proba_texts(texts)
+        return self.net.predict_proba([tokenize(t) for t in texts])
 
     def word_scores(self, n_words: int) -> tuple[list[str], np.ndarray]:
         return self.net.word_weights()
