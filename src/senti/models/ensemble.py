@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class Member(Protocol):
 
 @dataclass
 class EnsembleConfig:
-    members: list[str] = field(default_factory=lambda: ["default", "nbsvm3"])
+    members: list[str] = field(default_factory=lambda: ["bigru", "nbsvm3"])
     C: float = 1.0  # inverse regularisation of the stacker
     # Once the stacker is fitted, members of these kinds train again on train + validation for the bundle:
     # "linear" (the n-gram models, seconds) or "none". The stacker keeps the weights it learned from the
@@ -38,6 +38,9 @@ class EnsembleConfig:
     refit: str = "linear"
     num_classes: int = 2
     vocab_size: int = 0  # an ensemble has no vocabulary of its own; kept for the common manifest
+    # Options of the neural members' networks (e.g. hidden_size): `senti train --hidden-size 64` reshapes the
+    # network of a stack as it does a network's (senti.training.resolve puts them here).
+    network: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.refit not in REFIT:
@@ -57,9 +60,12 @@ class EnsembleClassifier:
         missing = [m for m in self.config.members if m not in self.members]
         if missing:
             raise ValueError(f"ensemble members {missing} are not loaded")
-        logp = [np.log(np.clip(self.members[m].predict_proba(texts, batch_size), EPS, 1.0))
-                for m in self.config.members]
-        return np.hstack(logp).astype(np.float32)  # (N, M·K)
+        return self.features_of([self.members[m].predict_proba(texts, batch_size) for m in self.config.members])
+
+    @staticmethod
+    def features_of(probas: Sequence[np.ndarray]) -> np.ndarray:
+        """The stacker's features from each member's probabilities, in member order: (N, M·K) log-probabilities."""
+        return np.hstack([np.log(np.clip(p, EPS, 1.0)) for p in probas]).astype(np.float32)
 
     def fit(self, texts: Sequence[str], y: np.ndarray) -> EnsembleClassifier:
         """Fit the stacker on texts none of the members trained on."""
