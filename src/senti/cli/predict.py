@@ -107,8 +107,9 @@ def _predict_on_spark(run_dir: str, texts: tuple[str, ...], input_file: str | No
     if explain or n_process != 1 or threads is not None:
         raise click.UsageError("--explain, --n-process and --threads are for the local engine; on Spark the "
                                "cores are spark.task.cpus per task (--master local[N] for N cores here)")
-    from senti.spark.files import score_files, spark_session
+    from senti.spark.files import file_format, score_files, spark_session
 
+    file_format(None, output_file, output=True)  # a wrong extension before the JVM starts
     with spark_session(master or "local[*]") as spark:
         n = score_files(spark, run_dir, input_file, output_file, text_column, partitions, batch_size, runtime,
                         encoding, encoding_errors, sep)

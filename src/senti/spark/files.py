@@ -63,15 +63,16 @@ def _name_format(name: str) -> str | None:
     return next((f for suffix, f in FORMATS.items() if name.endswith(suffix)), None)
 
 
-def file_format(spark: SparkSession, path: str, output: bool = False) -> str:
+def file_format(spark: SparkSession | None, path: str, output: bool = False) -> str:
     """csv, tsv, json, parquet or text from the name (compression suffixes ignored); a folder without one: from
     the names of the files in it (any file system Spark reads)."""
     fmt = _name_format(path)
-    if fmt is None and not output:
+    if fmt is None and not output and spark is not None:
         fmt = _folder_format(spark, path)
     if fmt is None or (output and fmt not in OUTPUTS):
-        kinds = ".parquet, .csv, .tsv or .jsonl" if output else ".csv, .tsv, .jsonl, .parquet or .txt"
-        raise DataError(f"{path}: cannot tell the format from the name; use {kinds} (or a folder of them)")
+        kinds = (".parquet, .csv, .tsv or .jsonl (Spark writes a folder of part files of that format)" if output
+                 else ".csv, .tsv, .jsonl, .parquet or .txt (or a folder of them)")
+        raise DataError(f"{path}: cannot tell the format from the name; use {kinds}")
     return fmt
 
 
