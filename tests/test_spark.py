@@ -56,6 +56,8 @@ def spark():
                .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "2")
                .config("spark.driver.memory", "512m").config("spark.executor.memory", "512m")
                .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64")  # several batches per task
+               # Spark would otherwise set the workers' OMP_NUM_THREADS itself: leave the threads to senti
+               .config("spark.executorEnv.OMP_NUM_THREADS", str(os.cpu_count() or 2))
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
