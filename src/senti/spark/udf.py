@@ -59,16 +59,22 @@ def ship_model(spark: SparkSession, run_or_bundle: Any, runtime: str = "auto") -
     _STAGING.append(staging)
     staged = Path(staging) / "bundle"
     shutil.copytree(source, staged, ignore=shutil.ignore_patterns(".*"))
-    model = senti.load(staged, runtime)  # every checksum verified, the network built: a bad bundle fails here
+    try:
+        model = senti.load(staged, runtime)  # every checksum verified, the network built: a bad bundle fails here
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    model.source = source  # the user's bundle, not the staged copy
     checksum = sha256_file(staged / MANIFEST)
     sc = spark.sparkContext
     key = (sc.applicationId, checksum)
-    if key not in _SHIPPED:
-        name = f"senti-model-{checksum[:20]}"
-        staged = staged.rename(staged.with_name(name))
-        sc.addFile(str(staged), recursive=True)
-        _SHIPPED[key] = name
-    return model, _SHIPPED[key], checksum
+    if key in _SHIPPED:  # this application has it already: the new copy served only to verify
+        shutil.rmtree(staging, ignore_errors=True)
+        return model, _SHIPPED[key], checksum
+    name = f"senti-model-{checksum[:20]}"
+    sc.addFile(str(staged.rename(staged.with_name(name))), recursive=True)
+    _SHIPPED[key] = name
+    return model, name, checksum
 
 
 @atexit.register
