@@ -97,9 +97,12 @@ def read_input(spark: SparkSession, path: str, fmt: str, encoding: str, sep: str
     if fmt in ("csv", "tsv"):
         from senti.predict_io import _separator
 
-        return (spark.read.option("header", True).option("multiLine", True).option("escape", '"')
-                .option("sep", _separator(sep) if sep else ("," if fmt == "csv" else "\t"))
-                .option("encoding", encoding).option("mode", "FAILFAST").csv(path).na.fill(""))
+        reader = (spark.read.option("header", True).option("multiLine", True).option("escape", '"')
+                  .option("sep", _separator(sep) if sep else ("," if fmt == "csv" else "\t"))
+                  .option("encoding", encoding).option("mode", "FAILFAST"))
+        if fmt == "tsv" and _quotes_are_text(path, encoding):
+            reader = reader.option("quote", "\u0000")  # as senti.data.readers.tsv_quoting decides for pandas
+        return reader.csv(path).na.fill("")
     if sep is not None:
         raise DataError(f"{path}: a separator (--sep) applies to CSV and TSV files, not {fmt}")
     if fmt == "json":
@@ -107,6 +110,16 @@ def read_input(spark: SparkSession, path: str, fmt: str, encoding: str, sep: str
     if fmt == "text":
         return spark.read.text(path).withColumnRenamed("value", "text")
     return spark.read.parquet(path)
+
+
+def _quotes_are_text(path: str, encoding: str) -> bool:
+    """A local corpus TSV whose quotes do not enclose whole fields (``"Wow" is all I can say<TAB>pos``)."""
+    import csv
+
+    from senti.data.readers import codec, tsv_quoting
+
+    return "://" not in path and os.path.isfile(path) and tsv_quoting(path, codec(encoding, "replace"),
+                                                                      "replace") == csv.QUOTE_NONE
 
 
 def spread(df: DataFrame, n: int) -> DataFrame:
