@@ -7,9 +7,8 @@ On ``tweets`` (3 classes; macro-F1) and ``sst2`` (accuracy on the GLUE dev sente
 1. the untuned default: ``senti train --dataset D`` with the ``default`` preset as it stands when the script runs
    (its architecture decides the family searched next);
 2. a study of the default family for ``--minutes`` (30): ``senti tune --model default`` with its family's
-   search space, its best parameters retrained on train (``DIR/best``); when the default is a stack (``senti
-   tune`` searches one model), a study of each of its members (the neural ones share the 30 minutes, an n-gram
-   one gets ``--ngram-minutes``), whose ``best/`` runs ``senti stack`` combines;
+   search space (a stack's: its members' parameters, each trial its members trained and stacked), its best
+   parameters retrained on train (``DIR/best``);
 3. a study of ``nbsvm3`` for ``--ngram-minutes`` (10), likewise; and the untuned ``nbsvm3``.
 
 Everything is chosen on the validation split (the split ``senti train`` makes); each final model is scored
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine_info
 
 import senti
-from senti.models.registry import is_ensemble, is_neural, resolve_preset
+from senti.models.registry import resolve_preset
 from senti.tuning.report import pruning_savings
 from senti.tuning.search import tune
 
@@ -67,7 +66,7 @@ def markdown(results: dict) -> str:
     lines = [f"# senti tune vs untuned (bench/tune.py)\n\nCPU: {results['machine']['cpu']} "
              f"({results['machine']['cores']} cores); default preset's architecture: "
              f"{results['default_architecture']}"
-             + (f" (a stack of {', '.join(results['default_members'])}: each member tuned, the best runs stacked)"
+             + (f" (a stack of {', '.join(results['default_members'])}, its members' parameters searched together)"
                 if results.get("default_members") else "")
              + ". Studies chosen on validation; each final model scored once on test.\n",
              "| dataset | metric | model | untuned test | tuned test | gain (pt) | trials (complete/pruned/failed) "
@@ -94,43 +93,11 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tuned_default(dataset: str, metric: str, studies: dict, work: Path) -> dict:
-    """The tuned default: its own study's final model, or, when the default is a stack, its members' tuned
-    runs (each from its own study) stacked with ``senti stack``, scored once on test."""
-    model = resolve_preset("default")["model"]
-    if not is_ensemble(model):
-        return studies["default"]
-    from senti.training.run import stack
-
-    folder = work / dataset / "stack-members"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    runs = []
-    for member in model["members"]:
-        link = folder / member.replace("@", "-")
-        link.symlink_to(Path(studies[member.partition("@")[0]]["folder"]).resolve() / "best")
-        runs.append(link)
-    t0 = time.perf_counter()
-    run = stack(runs, work / dataset / "tuned-default", overwrite=True, refit=model.get("refit", "linear"),
-                progress=False, report=False)
-    members = {m: studies[m.partition("@")[0]] for m in model["members"]}
-    return {"preset": "default", "stack_of": list(members), "budget_minutes": sum(
-                r["budget_minutes"] for r in members.values()),
-            "trials": {k: sum(r["trials"].get(k, 0) for r in members.values()) for k in ("complete", "pruned", "fail")},
-            "best_trial": {m: r["best_trial"] for m, r in members.items()},
-            "best_validation": run.validation[metric],
-            "best_params": {f"{m}.{k}": v for m, r in members.items() for k, v in r["best_params"].items()},
-            "test": {k: run.metrics[k] for k in ("accuracy", "macro_f1")},
-            "pruning": {k: sum(r["pruning"][k] for r in members.values()) for k in ("pruned_trials", "seconds_saved")},
-            "seconds": sum(r["seconds"] for r in members.values()) + time.perf_counter() - t0}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=30.0, help="study budget of the default family (shared "
-                    "among a stack's neural members)")
-    ap.add_argument("--ngram-minutes", type=float, default=10.0, help="study budget of nbsvm3 (and of any other "
-                    "n-gram member of the default)")
+    ap.add_argument("--minutes", type=float, default=30.0, help="study budget of the default family"
+                    " (a stack: its members together)")
+    ap.add_argument("--ngram-minutes", type=float, default=10.0, help="study budget of nbsvm3")
     ap.add_argument("--trials", type=int, default=10_000, help="trials cap (the budget usually ends a study first)")
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--max-train-samples", type=int, help="train on a sample (for a quick trial run only)")
@@ -139,27 +106,19 @@ def main() -> None:
     args = ap.parse_args()
     extra = {"max_train_samples": args.max_train_samples} if args.max_train_samples else {}
     work, out = Path(args.work), Path(args.results)
-    default = resolve_preset("default")["model"]
-    # The default family, as the default preset is when this runs: its own, or its members' when it is a stack.
-    searched = [m.partition("@")[0] for m in default["members"]] if is_ensemble(default) else ["default"]
-    searched = list(dict.fromkeys([*searched, "nbsvm3"]))
-    neural = [p for p in searched if is_neural(resolve_preset(p)["model"])]
+    default = resolve_preset("default")["model"]  # the default family as the default preset is when this runs
     results = {"machine": machine_info(), "args": vars(args), "default_architecture": default["architecture"],
                "default_members": default.get("members"), "datasets": {}}
     for dataset in args.datasets.split(","):
         metric = DATASETS[dataset]
-        r = {"metric": metric, "untuned": {}, "tuned": {}, "studies": {}}
-        for key in ("default", "nbsvm3"):
+        r = {"metric": metric, "untuned": {}, "tuned": {}}
+        for key, minutes in (("default", args.minutes), ("nbsvm3", args.ngram_minutes)):
             r["untuned"][key] = untuned(dataset, key, work / dataset / f"untuned-{key}", metric, extra)
             print(f"{dataset} untuned {key}: test {metric} {r['untuned'][key]['test'][metric]:.4f}", flush=True)
-        for preset in searched:
-            minutes = args.minutes / max(1, len(neural)) if preset in neural else args.ngram_minutes
-            r["studies"][preset] = t = study(dataset, preset, work / dataset / f"study-{preset}", metric, minutes,
-                                             args.trials, extra)
-            print(f"{dataset} study {preset}: test {metric} {t['test'][metric] if t['test'] else float('nan'):.4f}, "
+            r["tuned"][key] = t = study(dataset, key, work / dataset / f"study-{key}", metric, minutes, args.trials,
+                                        extra)
+            print(f"{dataset} tuned {key}: test {metric} {t['test'][metric] if t['test'] else float('nan'):.4f}, "
                   f"trials {t['trials']}, pruning saved {t['pruning']['seconds_saved']:.0f} s", flush=True)
-        r["tuned"]["default"] = tuned_default(dataset, metric, r["studies"], work)
-        r["tuned"]["nbsvm3"] = r["studies"]["nbsvm3"]
         results["datasets"][dataset] = r
     out.mkdir(parents=True, exist_ok=True)
     (out / "tune.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
