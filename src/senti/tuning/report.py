@@ -53,6 +53,7 @@ def _figures(folder: Path, study: Any, metric: str) -> dict[str, Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     df = trials_frame(study)
     figs: dict[str, Path] = {}
@@ -77,9 +78,10 @@ def _figures(folder: Path, study: Any, metric: str) -> dict[str, Path]:
         order = done.sort_values("number")
         ax.step(order["number"], np.maximum.accumulate(order["value"].to_numpy()), where="post", color="#264653",
                 label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"validation {metric}")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     ax.set_title("Optimisation history")
     save(fig, "history.png")
     imp = importances(study)
@@ -99,7 +101,8 @@ def _figures(folder: Path, study: Any, metric: str) -> dict[str, Path]:
             best = done.loc[done["value"].idxmax()]
             ax.plot(x, best[epochs].to_numpy(dtype=float), color="#e63946", lw=2, marker="o",
                     label=f"best (trial {int(best['number'])})")
-            ax.legend(loc="lower right", fontsize=8)
+            ax.legend(loc="best", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"validation {metric}")
         ax.set_title("Validation curves of the trials")
