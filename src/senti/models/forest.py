@@ -13,6 +13,7 @@ import numpy as np
 
 from senti.errors import ConfigError
 from senti.models.linear import LinearTextClassifier
+from senti.text.tokenize import tokenize
 
 _ARRAYS = ("idf", "left", "right", "feature", "threshold", "values", "roots", "importance", "class_means")
 
@@ -73,6 +74,10 @@ class ForestTextClassifier(LinearTextClassifier):
                                        else np.zeros(X.shape[1]) for k in range(c.num_classes)]).astype(np.float32)
         c.vocab_size = len(self.vocabulary_)
         return self
+
+    def predict_proba_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """``predict_proba`` of cleaned texts: the trees read the TF-IDF matrix, not the linear fast path."""
+        return self.predict_proba([tokenize(t) for t in texts])
 
     def predict_proba(self, tokens: Sequence[list[str]], batch_size: int = 512) -> np.ndarray:
         X = self.features(tokens)

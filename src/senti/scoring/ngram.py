@@ -14,7 +14,6 @@ from senti.config import CleanConfig, VocabConfig
 from senti.errors import BundleError
 from senti.models.linear import LinearTextClassifier
 from senti.scoring.base import ScorerBase
-from senti.text.tokenize import tokenize
 
 
 class NgramScorer(ScorerBase):
@@ -27,9 +26,7 @@ class NgramScorer(ScorerBase):
 
     def predict_proba_cleaned(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Probabilities of texts this scorer's cleaner has prepared (``Cleaner.for_tokenizer``)."""
-        if hasattr(self.net, "predict_proba_texts"):  # the linear models' compiled path
-            return self.net.predict_proba_texts(texts)
-        return self.net.predict_proba([tokenize(t) for t in texts])
+        return self.net.predict_proba_texts(texts)
 
     def word_scores(self, n_words: int) -> tuple[list[str], np.ndarray]:
         return self.net.word_weights()
