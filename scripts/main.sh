@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job: set up .venv, train the default model on IMDB, evaluate it on the test split, export it to
-# ONNX and predict a few reviews with it. Data: $SENTI_DATA_DIR, else ../shared/data beside this checkout,
-# else IMDB is downloaded.
+# The main job: set up .venv, train the default model on IMDB, evaluate it on the test split, run the behaviour
+# checks, export it to ONNX and predict a few reviews with it. Data: $SENTI_DATA_DIR, else ../shared/data beside
+# this checkout, else IMDB is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,11 +16,13 @@ if [ -f "$RUN/model/senti-model.json" ]; then
 elif [ -f "$RUN/checkpoints/last.ckpt" ]; then
     $senti train --resume "$RUN"
 else
-    $senti train --dataset imdb --model default --output "$RUN" --overwrite
+    $senti train --dataset imdb --output "$RUN" --overwrite   # the default model, as users get it
 fi
 echo "== evaluate on the IMDB test split"
 $senti evaluate "$RUN" --dataset imdb --split test
-echo "== export to ONNX Runtime (prediction below then uses it)"
+echo "== behaviour checks (negation, contrast, intensity, invariance, direction)"
+$senti check "$RUN" --show 1
+echo "== export the stack's BiGRU to ONNX Runtime (prediction below then uses it)"
 $senti export "$RUN" --format onnx
 echo "== predict"
 $senti predict "$RUN" \

@@ -46,22 +46,22 @@ def ensemble(tmp_path_factory, data):
 def test_ensemble_trains_its_members_as_runs_and_saves_them_as_sub_bundles(ensemble):
     run_dir = ensemble.run_dir
     assert ensemble.metrics["n"] == 100 and ensemble.metrics["accuracy"] > 0.9
-    for name in ("default", "nbsvm3"):
+    for name in ("bigru", "nbsvm3"):
         assert (run_dir / "members" / name / "config.json").is_file()  # a run of its own
         assert (run_dir / "model" / "members" / name / "senti-model.json").is_file()  # a bundle of its own
-    member_cfg = json.loads((run_dir / "members" / "default" / "config.json").read_text())
-    assert member_cfg["preset"] == "default" and member_cfg["train"]["epochs"] == 2  # the run's --epochs
+    member_cfg = json.loads((run_dir / "members" / "bigru" / "config.json").read_text())
+    assert member_cfg["preset"] == "bigru" and member_cfg["train"]["epochs"] == 2  # the run's --epochs
     manifest = json.loads((run_dir / "model" / "senti-model.json").read_text())
     assert manifest["model"]["architecture"] == "senti.ensemble.v1"
-    assert manifest["model"]["members"] == ["default", "nbsvm3"]
-    assert set(manifest["training"]["member_weights"]) == {"default", "nbsvm3"}
+    assert manifest["model"]["members"] == ["bigru", "nbsvm3"]
+    assert set(manifest["training"]["member_weights"]) == {"bigru", "nbsvm3"}
     assert all(w > 0 for w in manifest["training"]["member_weights"].values())
 
 
 def test_member_training_settings_default_to_the_neural_presets():
-    member = _member_config(resolve_config(nest({"model": "rnn+nbsvm"})), "default")
-    assert member.train.epochs == PRESETS["default"]["train"]["epochs"]
-    assert _member_config(resolve_config(nest({"model": "rnn+nbsvm", "epochs": 5})), "default").train.epochs == 5
+    member = _member_config(resolve_config(nest({"model": "rnn+nbsvm"})), "bigru")
+    assert member.train.epochs == PRESETS["bigru"]["train"]["epochs"]
+    assert _member_config(resolve_config(nest({"model": "rnn+nbsvm", "epochs": 5})), "bigru").train.epochs == 5
 
 
 def test_save_load_round_trip_gives_identical_probabilities(ensemble, tmp_path):
@@ -94,7 +94,7 @@ def test_cli_predict_with_an_ensemble(ensemble):
     assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-5
 
 
-@pytest.mark.parametrize("member", ["default", "nbsvm3"])
+@pytest.mark.parametrize("member", ["bigru", "nbsvm3"])
 def test_a_tampered_member_is_refused(ensemble, tmp_path, member):
     bundle = tmp_path / "model"
     shutil.copytree(ensemble.run_dir / "model", bundle)
@@ -116,7 +116,7 @@ def test_resuming_after_the_second_member_failed_reuses_the_first(ensemble, data
     monkeypatch.setattr(linear.LinearTextClassifier, "fit", crash)
     with pytest.raises(MemoryError):
         senti.train(tmp_path / "cut", **_kw(data))
-    first = tmp_path / "cut" / "members" / "default" / "model" / "model.safetensors"
+    first = tmp_path / "cut" / "members" / "bigru" / "model" / "model.safetensors"
     before = first.read_bytes()
     monkeypatch.undo()
     with pytest.raises(FileExistsError, match="--resume to continue it"):
@@ -138,7 +138,7 @@ def test_resuming_an_interrupted_neural_member_finishes_like_an_uninterrupted_ru
     with pytest.raises(senti.TrainingInterrupted, match="epoch 2"):
         senti.train(tmp_path / "cut", checkpoint_every=1, **_kw(data))
     monkeypatch.undo()
-    assert (tmp_path / "cut" / "members" / "default" / "checkpoints" / "last.ckpt").is_file()
+    assert (tmp_path / "cut" / "members" / "bigru" / "checkpoints" / "last.ckpt").is_file()
     assert not (tmp_path / "cut" / "members" / "nbsvm3").exists()
     resumed = senti.resume(tmp_path / "cut", progress=False, report=False)
     np.testing.assert_array_equal(resumed.model.predict_proba(TEXTS), ensemble.model.predict_proba(TEXTS))
@@ -147,8 +147,8 @@ def test_resuming_an_interrupted_neural_member_finishes_like_an_uninterrupted_ru
 
 def test_preset_at_k_members_train_with_another_seed_on_the_same_split():
     cfg = resolve_config(nest({"model": "rnn+nbsvm", "seed": 7}))
-    first, second = _member_config(cfg, "default"), _member_config(cfg, "default@2")
-    assert (first.preset, second.preset) == ("default", "default")
+    first, second = _member_config(cfg, "bigru"), _member_config(cfg, "bigru@2")
+    assert (first.preset, second.preset) == ("bigru", "bigru")
     assert (first.train.seed, second.train.seed) == (7, 9)
     assert first.data.split_seed == second.data.split_seed == 7  # the stacker's validation split stays unseen
 
@@ -168,11 +168,11 @@ def test_senti_stack_combines_finished_runs_that_share_a_split(ensemble, data, t
     members = ensemble.run_dir / "members"
     rnn = senti.train(tmp_path / "rnn-seed1", train=data / "train.csv", test=str(data / "test.csv"), model="gru",
                       epochs=2, seed=1, split_seed=0, progress=False, report=False)
-    out = CliRunner().invoke(main, ["stack", str(members / "default"), str(members / "nbsvm3"), str(rnn.run_dir),
+    out = CliRunner().invoke(main, ["stack", str(members / "bigru"), str(members / "nbsvm3"), str(rnn.run_dir),
                                     "--output", str(tmp_path / "stack"), "--no-report", "-q"])
     assert out.exit_code == 0, out.output
     manifest = json.loads((tmp_path / "stack" / "model" / "senti-model.json").read_text())
-    assert manifest["model"]["members"] == ["default", "nbsvm3", "rnn-seed1"]
+    assert manifest["model"]["members"] == ["bigru", "nbsvm3", "rnn-seed1"]
     assert json.loads((tmp_path / "stack" / "metrics.json").read_text())["accuracy"] > 0.9
     model = senti.load(tmp_path / "stack")
     assert list(model.predict(TEXTS)) == ["positive", "negative", "positive", "negative"]
@@ -186,7 +186,7 @@ def test_senti_stack_combines_finished_runs_that_share_a_split(ensemble, data, t
 def test_senti_stack_refuses_runs_with_different_validation_splits(ensemble, data, tmp_path):
     other = senti.train(tmp_path / "other-split", train=data / "train.csv", test=str(data / "test.csv"),
                         model="nbsvm", seed=5, progress=False, report=False)
-    out = CliRunner().invoke(main, ["stack", str(ensemble.run_dir / "members" / "default"), str(other.run_dir),
+    out = CliRunner().invoke(main, ["stack", str(ensemble.run_dir / "members" / "bigru"), str(other.run_dir),
                                     "--output", str(tmp_path / "stack")])
     assert out.exit_code == 1 and "same data and validation split" in out.output
     assert not (tmp_path / "stack" / "model").exists()
@@ -199,11 +199,11 @@ def test_a_random_split_of_reviews_grouped_by_movie_warns_that_the_stacker_is_mi
     common = {"dataset": "imdb", "data_dir": str(DATA_DIR), "config": str(config), "max_train_samples": 600,
               "max_test_samples": 100, "progress": False, "report": False}
     with caplog.at_level(logging.WARNING, logger="senti"):
-        senti.train(tmp_path / "random", **common)
+        senti.train(tmp_path / "random", group_column="none", **common)  # imdb groups by default
     assert "--group-column group keeps each item on one side" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="senti"):
-        run = senti.train(tmp_path / "grouped", group_column="group", **common)
+        run = senti.train(tmp_path / "grouped", **common)
     assert "--group-column" not in caplog.text and run.metrics["n"] == 100
 
 
@@ -227,12 +227,12 @@ def test_the_bundle_holds_the_ngram_member_refitted_on_train_and_validation(ense
     np.testing.assert_allclose(features[:, 2:4], np.log(np.clip(member.raw_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
     assert not np.allclose(features[:, 2:4], np.log(np.clip(as_trained.raw_proba(TEXTS), 1e-6, 1)))
     np.testing.assert_allclose(features[:, 0:2], np.log(np.clip(
-        senti.load(run_dir / "members" / "default").raw_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
+        senti.load(run_dir / "members" / "bigru").raw_proba(TEXTS), 1e-6, 1)), rtol=1e-5)
 
 
 def test_refit_none_keeps_the_members_as_the_stacker_saw_them(ensemble, tmp_path):
     members = ensemble.run_dir / "members"
-    out = CliRunner().invoke(main, ["stack", str(members / "default"), str(members / "nbsvm3"), "--refit", "none",
+    out = CliRunner().invoke(main, ["stack", str(members / "bigru"), str(members / "nbsvm3"), "--refit", "none",
                                     "--output", str(tmp_path / "stack"), "--no-report", "-q"])
     assert out.exit_code == 0, out.output
     stacked = senti.load(tmp_path / "stack")

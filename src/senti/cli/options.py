@@ -12,7 +12,8 @@ REFIT = ("linear", "none")  # senti.models.ensemble.REFIT, not imported: the CLI
 # The presets of senti.models.registry.PRESETS by family, not imported from there for the same reason;
 # tests/test_cli_options.py keeps the two in sync.
 PRESET_GROUPS: dict[str, tuple[str, ...]] = {
-    "recurrent": ("default", "lstm", "gru", "bigru", "bilstm", "lstm-small", "stacked-lstm", "simple-rnn", "mingru"),
+    "the default": ("default",),
+    "recurrent": ("lstm", "gru", "bigru", "bilstm", "lstm-small", "stacked-lstm", "simple-rnn", "mingru"),
     "convolutional": ("conv1d",),
     "n-gram and classical": ("tfidf-logreg", "nbsvm", "nbsvm3", "random-forest"),
     "stacks": ("rnn+nbsvm", "rnn+cnn+nbsvm", "mingru+nbsvm"),
@@ -44,7 +45,7 @@ def training_options(f: Any) -> Any:
         click.option("--label-column", help="Column holding the label [label]."),
         click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR]."),
         click.option("--group-column", help="Keep each group (movie, product) on one side of the validation split; "
-                     "'group' for a named dataset's own grouping (IMDB: movie)."),
+                     "'group' for a named dataset's own grouping [imdb: group, by movie; 'none': a random split]."),
         click.option("--encoding", help="Encoding of the data files [utf-8; a byte-order mark is fine]."),
         click.option("--errors", "--encoding-errors", "encoding_errors", type=click.Choice(["strict", "replace"]),
                      help="Undecodable bytes: fail naming byte and row, or replace them with U+FFFD (counted) "
@@ -57,6 +58,9 @@ def training_options(f: Any) -> Any:
                      help="Labels that differ only in case (Positive / positive) are one class, spelled as the "
                      "commoner one, instead of an error."),
         click.option("--epochs", type=int),
+        click.option("--epoch-tokens", type=click.IntRange(min=0), help="Fewer epochs for a big corpus: at most "
+                     "ceil(N / tokens in an epoch), at least one; 0: off [default model: 3000000; a given "
+                     "--epochs turns it off]."),
         click.option("--batch-size", type=int),
         click.option("--lr", type=float, help="Learning rate."),
         click.option("--optimizer", type=click.Choice(["adam", "adamw", "rmsprop", "sgd"])),
@@ -74,6 +78,11 @@ def training_options(f: Any) -> Any:
         click.option("--embeddings", type=click.Path(exists=True, dir_okay=False),
                      help="Word vectors to start from: GloVe, word2vec or fastText, text or binary, .gz ok "
                      "(senti pretrain-embeddings writes them). The embedding size follows the file."),
+        click.option("--word2vec", type=click.IntRange(min=0), help="Epochs of word2vec trained on the training "
+                     "texts (and --unlabelled) at the start of the run, to start the embeddings from; 0: none "
+                     "[the default model: 3]."),
+        click.option("--unlabelled", help="Unlabelled texts for --word2vec: a dataset name (imdb_unsup) or a file "
+                     "with a text column [imdb: imdb_unsup]."),
         click.option("--freeze-embeddings", type=EpochsOrAll(),
                      help="Keep the embeddings fixed for the first N epochs, or 'all' [0: fine-tune]."),
         click.option("--encoder", type=click.Path(exists=True, file_okay=False),

@@ -64,7 +64,7 @@ def pretrain_embeddings(datasets: tuple[str, ...], files: tuple[str, ...], text_
 
 @main.command()
 @_pretrain_sources
-@click.option("--model", "preset", default="default", show_default=True,
+@click.option("--model", "preset", default="bigru", show_default=True,
               help="Recurrent preset whose encoder to pretrain (embedding and RNN layers).")
 @click.option("--lr", type=float, default=2e-3, show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True)

@@ -34,8 +34,8 @@ class DatasetSpec:
     dedupe: bool = False
     labelled: bool = True
     group: str | None = None  # a source column naming what each text is about (IMDB: the movie's page)
-    # Cleaning and length settings that suit this kind of text ({"clean": {...}, "vocab": {...}}); a run's
-    # preset gives way to them and the user's own settings override them.
+    # Settings that suit this data ({"clean": {...}, "vocab": {...}, "data": {...}}): cleaning, text length, how
+    # to split; a run's preset gives way to them and the user's own settings override them.
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -49,7 +49,12 @@ DATASETS: dict[str, DatasetSpec] = {
     for s in [
         DatasetSpec("imdb", "imdb", {"train": "train.csv.gz", "test": "test.csv.gz"},
                     "IMDB movie reviews (Maas et al. 2011), 25k/25k, neg/pos",
-                    {"neg": "negative", "pos": "positive"}, group="url"),
+                    {"neg": "negative", "pos": "positive"}, group="url",
+                    # Validation keeps each movie's reviews on one side, as the test split does (its movies are
+                    # not training's): a random split rewards memorising movies, and early stopping and the
+                    # stacker then trust what will not carry over to new films. Its 50k unlabelled reviews
+                    # feed train.word2vec.
+                    defaults={"data": {"group_column": "group", "unlabelled": "imdb_unsup"}}),
         DatasetSpec("imdb_unsup", "imdb", {"train": "unsup.csv.gz"},
                     "IMDB unlabelled reviews, 50k", labelled=False),
         DatasetSpec("uci_sentences", "uci_sentiment_sentences", {"all": "sentences.csv.gz"},

@@ -88,7 +88,7 @@ class LanguageModelHead(nn.Module):
         return total, count
 
 
-def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | dict[str, Any] = "default",
+def pretrain_encoder(texts: Sequence[str], output: str | Path, *, model: str | dict[str, Any] = "bigru",
                      clean: CleanConfig | None = None, vocab: VocabConfig | None = None,
                      config: PretrainConfig | None = None, progress: bool = True, source: str | None = None,
                      overwrite: bool = False) -> dict[str, Any]:

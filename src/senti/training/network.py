@@ -4,6 +4,7 @@ the network, and the training loop with its checkpoints."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,8 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
     if cfg.train.embeddings and not resume:
         vectors, coverage = _read_embeddings(cfg, vocab, train_tokens)
         starts["embeddings"] = {"path": cfg.train.embeddings, "coverage": coverage}
+    elif cfg.train.word2vec and not resume and encoder is None:
+        vectors, starts["word2vec"] = _word2vec(cfg, vocab, train_tokens, cleaner)
     if resume and run_dir is not None and (run_dir / "pretrained.json").is_file():
         starts = read_json(run_dir / "pretrained.json")
     if encoder is not None:
@@ -62,6 +65,8 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
     train_ids = [vocab.encode(t, v.max_length, v.truncate) for t in train_tokens]
     del train_tokens
     valid_ids = [vocab.encode(tokenize(cleaner(t)), v.max_length, v.truncate) for t in valid_df["text"]]
+    if cfg.train.epoch_tokens:
+        _fit_epochs_to_corpus(cfg, train_ids)
     log.info("data: %d train / %d validation / %s test examples, %d classes %s, vocabulary %d, %.1fs to prepare",
              len(train_ids), len(valid_ids), len(test_df) if test_df is not None else "no", len(labels), labels,
              len(vocab), time.perf_counter() - t0)
@@ -100,6 +105,37 @@ def train_network(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
         training["processes"] = distributed.world_size()
     model = SentimentModel.from_parts(net, vocab, labels, cfg.clean, cfg.vocab, cfg.model, {"training": training})
     return model, state
+
+
+def _fit_epochs_to_corpus(cfg: RunConfig, train_ids: list[list[int]]) -> None:
+    """``train.epoch_tokens``: a big corpus trains fewer epochs. Before the run files are written, so the run's
+    config records the epochs it ran (a resumed run computes the same figure from the same data)."""
+    per_epoch = sum(len(ids) for ids in train_ids)
+    epochs = max(1, min(cfg.train.epochs, math.ceil(cfg.train.epoch_tokens / max(per_epoch, 1))))
+    if epochs < cfg.train.epochs:
+        log.info("training: %s tokens an epoch, so %d epoch%s of %d (train.epoch_tokens %s; --epochs N runs N)",
+                 f"{per_epoch:,}", epochs, "" if epochs == 1 else "s", cfg.train.epochs,
+                 f"{cfg.train.epoch_tokens:,}")
+        cfg.train.epochs = epochs
+
+
+def _word2vec(cfg: RunConfig, vocab: Vocabulary, train_tokens: list[list[str]], cleaner: Cleaner
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+    """``train.word2vec``: vectors trained now on the training texts and ``data.unlabelled``, read with the
+    run's own cleaning and tokeniser (a name is a dataset, anything else a file)."""
+    from senti.data.datasets import DATASETS, unlabelled_texts
+    from senti.training.word2vec import run_vectors
+
+    extra = None
+    if cfg.data.unlabelled:
+        named = cfg.data.unlabelled in DATASETS
+        texts, _ = unlabelled_texts(datasets=[cfg.data.unlabelled] if named else [],
+                                    files=[] if named else [cfg.data.unlabelled], data_dir=cfg.data.data_dir,
+                                    text_column=cfg.data.text_column)
+        extra = [tokenize(cleaner(t)) for t in texts]
+    dim = int(cfg.model.get("embedding_dim") or 128)
+    return run_vectors(train_tokens, vocab.itos, dim=dim, epochs=cfg.train.word2vec, seed=cfg.train.seed,
+                       unlabelled=extra)
 
 
 def _read_embeddings(cfg: RunConfig, vocab: Vocabulary, train_tokens: list[list[str]]

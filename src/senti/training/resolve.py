@@ -21,14 +21,22 @@ log = logging.getLogger("senti")
 
 def resolve_config(overrides: dict[str, Any]) -> RunConfig:
     """Preset < dataset defaults < user settings, with every model default filled in."""
-    preset = overrides.get("preset") or "default"
+    # A pretrained encoder is a recurrent network: without --model, fine-tuning it is the run, not a stack.
+    preset = overrides.get("preset") or ("bigru" if (overrides.get("train") or {}).get("encoder") else "default")
     base = dict(resolve_preset(preset))
     dataset = (overrides.get("data") or {}).get("dataset")
     if dataset in DATASETS and DATASETS[dataset].defaults:
         base = merge(base, DATASETS[dataset].defaults)
     merged = merge(base, {**overrides, "preset": preset})
     cfg = RunConfig.from_dict(merged)
+    given = overrides.get("train") or {}
+    if "epochs" in given and "epoch_tokens" not in given:  # epochs the user asked for are the epochs run
+        cfg.train.epoch_tokens = 0
     cfg.model = {k: v for k, v in cfg.model.items() if k not in ("vocab_size", "num_classes")}
+    if is_ensemble(cfg.model):
+        cfg.model = _network_options_of_stack(cfg.model)
+    if cfg.data.group_column in ("", "none"):  # a random split where the dataset groups by default (imdb)
+        cfg.data.group_column = None
     # Absolute paths, so that `--resume` works from any working directory.
     for name in ("train", "valid", "test", "data_dir"):
         value = getattr(cfg.data, name)
@@ -42,6 +50,17 @@ def resolve_config(overrides: dict[str, Any]) -> RunConfig:
         _adopt_encoder(cfg, overrides)
     _use_imdb_root(cfg)
     return cfg.validate()
+
+
+def _network_options_of_stack(model: dict[str, Any]) -> dict[str, Any]:
+    """A stack's own options stay; the others (``hidden_size``, ``dropout``, ...) are its neural members'."""
+    import dataclasses
+
+    from senti.models.ensemble import EnsembleConfig
+
+    own = {f.name for f in dataclasses.fields(EnsembleConfig)} | {"architecture"}
+    network = {**model.get("network", {}), **{k: v for k, v in model.items() if k not in own}}
+    return {**{k: v for k, v in model.items() if k in own}, **({"network": network} if network else {})}
 
 
 def _use_imdb_root(cfg: RunConfig) -> None:
@@ -88,9 +107,11 @@ def member_config(cfg: RunConfig, member: str) -> RunConfig:
     network for the stack, on the same split (the split keeps the ensemble's seed)."""
     preset, _, offset = member.partition("@")
     d = cfg.to_dict()
-    d.pop("model")
+    network = d.pop("model").get("network") or {}
     if not is_neural(resolve_preset(preset)["model"]):
         d["train"] = {k: v for k, v in d["train"].items() if k not in ("encoder", "embeddings")}
+    elif network:
+        d["model"] = dict(network)
     d["data"]["split_seed"] = cfg.train.seed if cfg.data.split_seed is None else cfg.data.split_seed
     d["train"]["seed"] = cfg.train.seed + int(offset or 0)
     return resolve_config({**d, "preset": preset})

@@ -191,9 +191,12 @@ def stack(run_dirs: list[str | Path], output: str | Path, *, overwrite: bool = F
 
 def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
            frames: dict[str, pd.DataFrame] | None = None, report: bool = True, overwrite: bool = False,
-           on_begin: Callable[[], None] | None = None) -> Run:
+           on_begin: Callable[[], None] | None = None,
+           splits: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None] | None = None) -> Run:
     """Check the data, begin the run directory, train the branch the model calls for, finish. A run that fails
-    before it can be resumed leaves its folder as the user had it."""
+    before it can be resumed leaves its folder as the user had it. ``splits`` (train, validation, test) are the
+    data already read and split: a stack's members get the stack's, without its test set (the stack scores
+    every member on it in one pass), instead of reading the files and scoring the test texts once each."""
     t0 = time.perf_counter()
     if distributed.active():
         _check_distributable(cfg)
@@ -203,7 +206,7 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
     else:
         configure_cpu(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)
-    train_df, valid_df, test_df = load_splits(cfg, frames)
+    train_df, valid_df, test_df = splits if splits is not None else load_splits(cfg, frames)
     labels = class_labels(cfg, train_df, valid_df, test_df)
     if is_ensemble(cfg.model):
         check_stackable(valid_df, labels)
@@ -215,7 +218,8 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
             if frames:
                 rundir.save_frames(run_dir, frames)
             write_json(run_dir / "data.json", train_df.attrs.get("data_report", {}))
-            record_data_profile(run_dir, cfg, labels, train_df, valid_df, test_df)  # for the report's data section
+            if splits is None:  # a stack's member: the stack's report profiles the data
+                record_data_profile(run_dir, cfg, labels, train_df, valid_df, test_df)  # the report's data section
             if on_begin is not None:
                 on_begin()
         model, state, scored = _train_branch(cfg, run_dir, resume, progress, frames, labels, train_df, valid_df,
@@ -240,11 +244,13 @@ def _train_branch(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
                   ) -> tuple[SentimentModel, TrainState, tuple[np.ndarray, float] | None]:
     if is_ensemble(cfg.model):
         def train_member(member_cfg: RunConfig, member_dir: Path | None, resume_member: bool) -> Run:
+            shared = (train_df, valid_df, None)
             if resume_member:
-                return _train(member_cfg, member_dir, True, progress, frames, report=False)
+                return _train(member_cfg, member_dir, True, progress, frames, report=False, splits=shared)
             if member_dir is not None:
                 rundir.prepare_run_dir(member_dir, overwrite=True)
-            return _train(member_cfg, member_dir, False, progress, frames, report=False, overwrite=True)
+            return _train(member_cfg, member_dir, False, progress, frames, report=False, overwrite=True,
+                          splits=shared)
 
         return train_ensemble(cfg, run_dir, resume, labels, train_df, valid_df, test_df, t0, train_member)
     index = {lab: i for i, lab in enumerate(labels)}

@@ -96,19 +96,22 @@ def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: l
     state.elapsed = time.perf_counter() - t0
     scored = None
     if test_df is not None:
-        # One pass over the test texts gives the stack's probabilities and each refitted member's own.
+        # One pass over the test texts gives the stack's probabilities and each member's own (the members
+        # trained without the test set, so none scored it before).
         t_eval = time.perf_counter()
         test_features = net.features(test_df["text"].tolist())
         scored = (net.combine(test_features), time.perf_counter() - t_eval)
         k = len(labels)
-        for name in refitted:
-            i = net.config.members.index(name)
+        for i, name in enumerate(net.config.members):
             member = net.members[name]
             pred = member.classes_[test_features[:, i * k:(i + 1) * k].argmax(1)]
             m = classification_metrics(test_df["label"].tolist(), list(pred), member.labels)
             member.metadata["metrics"] = {key: m[key] for key in ("accuracy", "macro_f1", "n")}
-            refitted[name]["test_accuracy"] = m["accuracy"]
-            log.info("ensemble: member %s refitted, test accuracy %.4f", name, m["accuracy"])
+            member_metrics[name] = {key: m[key] for key in ("accuracy", "macro_f1")}
+            if name in refitted:
+                refitted[name]["test_accuracy"] = m["accuracy"]
+            log.info("ensemble: member %s%s, test accuracy %.4f", name, " refitted" if name in refitted else "",
+                     m["accuracy"])
     model = SentimentModel.from_parts(net, None, labels, cfg.clean, cfg.vocab, cfg.model,
                                       {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
                                                     "members": member_metrics, "member_weights": weights,
