@@ -30,6 +30,9 @@ class DataConfig:
     # measures generalisation to unseen items as the test split does. "group" uses a named dataset's own
     # grouping (IMDB: the movie); for files, name a column.
     group_column: str | None = None
+    # The training rows are a treebank's sentences and the phrases inside them (SST-2): validation holds out
+    # whole sentences, as the test split is, and training leaves out the phrases only they contain.
+    valid_sentences: bool = False
     split_seed: int | None = None  # seed of the validation split and of sampling; None: the training seed
     max_train_samples: int | None = None
     max_test_samples: int | None = None
@@ -262,7 +265,8 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 SECTION_OF = {
     **{k: "data" for k in ("dataset", "train_file", "valid", "test", "text_column", "label_column", "data_dir",
                            "split_seed",
-                           "valid_fraction", "group_column", "max_train_samples", "max_test_samples", "encoding",
+                           "valid_fraction", "group_column", "valid_sentences", "max_train_samples", "max_test_samples",
+                           "encoding",
                            "encoding_errors", "empty", "label_map", "fold_label_case", "unlabelled")},
     **{k: "vocab" for k in ("max_size", "min_count", "max_length", "truncate")},
     **{k: "train" for k in ("optimizer", "lr", "weight_decay", "batch_size", "epochs", "patience", "monitor",

@@ -46,6 +46,9 @@ def training_options(f: Any) -> Any:
         click.option("--data-dir", help="Directory laid out like shared/data [$SENTI_DATA_DIR]."),
         click.option("--group-column", help="Keep each group (movie, product) on one side of the validation split; "
                      "'group' for a named dataset's own grouping [imdb: group, by movie; 'none': a random split]."),
+        click.option("--valid-sentences/--no-valid-sentences", default=None,
+                     help="The training rows are sentences and the phrases inside them (a treebank): validate on "
+                     "whole held-out sentences and leave out of training the phrases only they contain [sst2: on]."),
         click.option("--encoding", help="Encoding of the data files [utf-8; a byte-order mark is fine]."),
         click.option("--errors", "--encoding-errors", "encoding_errors", type=click.Choice(["strict", "replace"]),
                      help="Undecodable bytes: fail naming byte and row, or replace them with U+FFFD (counted) "

@@ -42,6 +42,8 @@ class DatasetSpec:
 _TWEETS = {"clean": {"mentions": True, "hashtags": True, "repeated_chars": True, "emoji": "map"},
            "vocab": {"max_length": 64, "min_count": 1}}
 _SENTENCES = {"vocab": {"max_length": 64, "min_count": 1}}
+# SST-2 trains on phrases and tests on sentences: validation must be sentences too (senti.data.phrases).
+_PHRASES = {**_SENTENCES, "data": {"valid_sentences": True}}
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -66,7 +68,7 @@ DATASETS: dict[str, DatasetSpec] = {
                     "Twitter US Airline Sentiment, 14.6k, 3 classes", dedupe=True, defaults=_TWEETS),
         DatasetSpec("sst2", "sst2", {"train": "train.csv.gz", "test": "dev.csv.gz"},
                     "SST-2 (GLUE) phrases 67k / dev sentences 872, 0/1",
-                    {"0": "negative", "1": "positive"}, defaults=_SENTENCES),
+                    {"0": "negative", "1": "positive"}, defaults=_PHRASES),
         DatasetSpec("sst5", "sst5", {"train": "train.csv.gz", "test": "dev.csv.gz"},
                     "SST-5 sentences 8.5k / dev 1.1k, 5 classes",
                     {"0": "very negative", "1": "negative", "2": "neutral", "3": "positive",

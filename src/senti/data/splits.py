@@ -13,6 +13,7 @@ from sklearn.model_selection import train_test_split
 from senti.config import DataConfig, RunConfig
 from senti.data.datasets import get_spec, label_order, load_dataset
 from senti.data.labels import settle_labels, suggest_label_map
+from senti.data.phrases import sentence_split
 from senti.data.readers import DataError, read_texts, select_texts
 
 log = logging.getLogger("senti")
@@ -57,8 +58,13 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
         example = sort_labels(list(classes))[:3]
         raise DataError(f"the training data has {len(classes)} distinct labels (e.g. {example}); "
                         f"is --label-column {d.label_column!r} the column that holds the sentiment?")
+    if valid is None and d.group_column and d.valid_sentences:
+        raise DataError("give either --group-column or --valid-sentences: a validation split keeps groups or "
+                        "sentences whole, not both")
     if valid is None and d.group_column:
         train, valid = _grouped_split(train, d, split_seed)
+    elif valid is None and d.valid_sentences:
+        train, valid = sentence_split(train, d.valid_fraction, split_seed, text_key(train["text"]))
     elif valid is None:
         train, valid = _validation_split(train, d.valid_fraction, split_seed)
     lost = sorted(classes - set(train["label"]))

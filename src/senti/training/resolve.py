@@ -120,6 +120,7 @@ def member_config(cfg: RunConfig, member: str) -> RunConfig:
 def split_of(cfg: RunConfig) -> dict[str, Any]:
     """The settings that decide which texts a run trained and validated on."""
     d = {k: getattr(cfg.data, k) for k in ("dataset", "train", "valid", "test", "valid_fraction", "group_column",
+                                            "valid_sentences",
                                             "max_train_samples", "text_column", "label_column")}
     return {**d, "split_seed": cfg.train.seed if cfg.data.split_seed is None else cfg.data.split_seed}
 
