@@ -185,7 +185,10 @@ def markdown(result: dict) -> str:
         rows = result["table"].get(dataset)
         if not rows:
             continue
+        again = result.get("updated", {}).get(dataset)
         lines += [f"## {dataset} ({metric} on {where})", "",
+                  *([f"Re-run {again['date']}, commit {again['git_commit']}, {again['cpu']}; {again['other_load']}.",
+                     ""] if again else []),
                   "| model | accuracy | macro-F1 | ECE | Brier | train s | all in s |", "|---|---|---|---|---|---|---|"]
         for name, r in rows.items():
             acc = f"{r['accuracy']:.4f}" + (f" ± {r['accuracy_std']:.4f}" if "accuracy_std" in r else "")
@@ -237,10 +240,18 @@ def main() -> None:
     ap.add_argument("--skip-check", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="Keep finished runs (CLI-trained ones); rebuild the rest.")
     ap.add_argument("--other-load", default="nothing else CPU-heavy was running (run alone)")
+    ap.add_argument("--update", action="store_true",
+                    help="Re-run only --datasets and keep the rest of the last results (other datasets, behaviour, "
+                    "speed), recording when and where each dataset was re-run.")
     args = ap.parse_args()
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     result = {"benchmark": "default_model", "machine": machine_info(), "other_load": args.other_load, "table": {}}
+    if args.update:
+        last = read_json(RESULTS / "default_model.json")
+        updates = last.get("updated", {}) | {d: {**result["machine"], "other_load": args.other_load}
+                                               for d in args.datasets.split(",")}
+        result = {**last, "updated": updates}
     for dataset in args.datasets.split(","):
         result["table"][dataset] = {}
         for model in args.models.split(","):
@@ -248,7 +259,7 @@ def main() -> None:
             result["table"][dataset][model] = r
             print(dataset, model, {k: v for k, v in r.items() if k != "run"}, flush=True)
     result["verdicts"] = verdicts(result["table"])
-    imdb = result["table"].get("imdb", {})
+    imdb = result["table"].get("imdb", {}) if "imdb" in args.datasets.split(",") else {}
     if imdb and not args.skip_check:
         result["behaviour"] = {m: behaviour(r["run"]) for m, r in imdb.items()}
     if "default" in imdb and not args.skip_speed:

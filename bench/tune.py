@@ -83,6 +83,13 @@ def markdown(results: dict) -> str:
                          f"| {gain:+.2f} | {t.get('complete', 0)}/{t.get('pruned', 0)}/{t.get('fail', 0)} "
                          f"| {tuned['pruning']['seconds_saved'] / 60:.1f} min "
                          f"({tuned['pruning']['pruned_trials']} trials) | {tuned['seconds'] / 60:.1f} |")
+    lines.append("")
+    for dataset, r in results["datasets"].items():
+        if "run" in r:
+            m = r["run"]["machine"]
+            lines.append(f"- {dataset}: {m['date']}, commit {m['git_commit']}, {m['cpu']}; study budgets "
+                         f"{r['run']['minutes']:g} min (default family) and {r['run']['ngram_minutes']:g} min "
+                         "(nbsvm3)")
     lines.append("\nBest parameters:\n")
     for dataset, r in results["datasets"].items():
         for key, tuned in r["tuned"].items():
@@ -103,15 +110,24 @@ def main() -> None:
     ap.add_argument("--max-train-samples", type=int, help="train on a sample (for a quick trial run only)")
     ap.add_argument("--work", default="/tmp/senti-bench-tune", help="folder for the runs and studies")
     ap.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--update", action="store_true",
+                    help="Re-run only --datasets; keep the other datasets' results from the last tune.json.")
     args = ap.parse_args()
     extra = {"max_train_samples": args.max_train_samples} if args.max_train_samples else {}
     work, out = Path(args.work), Path(args.results)
     default = resolve_preset("default")["model"]  # the default family as the default preset is when this runs
     results = {"machine": machine_info(), "args": vars(args), "default_architecture": default["architecture"],
                "default_members": default.get("members"), "datasets": {}}
+    if args.update:
+        last = json.loads((Path(args.results) / "tune.json").read_text())
+        for r in last["datasets"].values():  # runs of an older script recorded their setting once, at the top
+            r.setdefault("run", {"machine": last["machine"], "minutes": last["args"]["minutes"],
+                                 "ngram_minutes": last["args"]["ngram_minutes"]})
+        results["datasets"] = last["datasets"]
     for dataset in args.datasets.split(","):
         metric = DATASETS[dataset]
-        r = {"metric": metric, "untuned": {}, "tuned": {}}
+        r = {"metric": metric, "untuned": {}, "tuned": {},
+             "run": {"machine": results["machine"], "minutes": args.minutes, "ngram_minutes": args.ngram_minutes}}
         for key, minutes in (("default", args.minutes), ("nbsvm3", args.ngram_minutes)):
             r["untuned"][key] = untuned(dataset, key, work / dataset / f"untuned-{key}", metric, extra)
             print(f"{dataset} untuned {key}: test {metric} {r['untuned'][key]['test'][metric]:.4f}", flush=True)
