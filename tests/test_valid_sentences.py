@@ -74,6 +74,9 @@ def test_the_option_reaches_the_split_and_refuses_a_group_column_beside_it(tmp_p
     cfg = resolve_config(nest({"train_file": str(tmp_path / "d.csv"), "valid_sentences": True, "model": "nbsvm"}))
     train, valid, _ = load_splits(cfg)
     assert set(valid["text"]) <= set(sentences) and not set(text_key(valid["text"])) & set(text_key(train["text"]))
+    # data.json says how validation was drawn and what training lost to it.
+    assert train.attrs["data_report"]["validation"] == {"split": "sentences", "rows": len(valid),
+                                                        "training_rows_left_out": len(df) - len(train) - len(valid)}
     df.assign(group=df.index % 7).to_csv(tmp_path / "g.csv", index=False)
     cfg = resolve_config(nest({"train_file": str(tmp_path / "g.csv"), "valid_sentences": True,
                                "group_column": "group", "model": "nbsvm"}))

@@ -61,12 +61,17 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
     if valid is None and d.group_column and d.valid_sentences:
         raise DataError("give either --group-column or --valid-sentences: a validation split keeps groups or "
                         "sentences whole, not both")
+    rows, how = len(train), "file"
     if valid is None and d.group_column:
-        train, valid = _grouped_split(train, d, split_seed)
+        (train, valid), how = _grouped_split(train, d, split_seed), "groups"
     elif valid is None and d.valid_sentences:
-        train, valid = sentence_split(train, d.valid_fraction, split_seed, text_key(train["text"]))
+        sentences = sentence_split(train, d.valid_fraction, split_seed, text_key(train["text"]))
+        (train, valid), how = sentences, "sentences"
     elif valid is None:
-        train, valid = _validation_split(train, d.valid_fraction, split_seed)
+        (train, valid), how = _validation_split(train, d.valid_fraction, split_seed), "random"
+    report["validation"] = {"split": how, "rows": len(valid)}
+    if how == "sentences":  # the phrases only held-out sentences contain, and repeats of those sentences
+        report["validation"]["training_rows_left_out"] = rows - len(train) - len(valid)
     lost = sorted(classes - set(train["label"]))
     if lost:
         raise DataError(f"the validation split took every training example of class(es) {lost} (the data has "

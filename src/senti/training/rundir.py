@@ -5,7 +5,7 @@ its record files written in one place, the history after each epoch, and the lis
       config.json        the resolved config (every hyper-parameter)
       env.json           library versions, machine, seed, command
       vocab.json         the vocabulary built from the training split
-      data.json          rows read, empty texts skipped, duplicates, test texts also in train
+      data.json          rows read, empty texts skipped, duplicates, test texts also in train, how validation was drawn
       history.json/.csv  per-epoch train/validation loss and accuracy
       metrics.json       test metrics (when there is a test set)
       checkpoints/       last.ckpt: resumable state (model, optimizer, RNG, epoch, step)
