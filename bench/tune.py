@@ -85,11 +85,11 @@ def markdown(results: dict) -> str:
                          f"({tuned['pruning']['pruned_trials']} trials) | {tuned['seconds'] / 60:.1f} |")
     lines.append("")
     for dataset, r in results["datasets"].items():
-        if "run" in r:
-            m = r["run"]["machine"]
-            lines.append(f"- {dataset}: {m['date']}, commit {m['git_commit']}, {m['cpu']}; study budgets "
-                         f"{r['run']['minutes']:g} min (default family) and {r['run']['ngram_minutes']:g} min "
-                         "(nbsvm3)")
+        for key, run in r.get("runs", {}).items():
+            m = run["machine"]
+            budget = run["minutes"] if key == "default" else run["ngram_minutes"]
+            lines.append(f"- {dataset} / {key}: {m['date']}, commit {m['git_commit']}, {m['cpu']}; a "
+                         f"{budget:g}-minute study")
     lines.append("\nBest parameters:\n")
     for dataset, r in results["datasets"].items():
         for key, tuned in r["tuned"].items():
@@ -107,6 +107,8 @@ def main() -> None:
     ap.add_argument("--ngram-minutes", type=float, default=10.0, help="study budget of nbsvm3")
     ap.add_argument("--trials", type=int, default=10_000, help="trials cap (the budget usually ends a study first)")
     ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--models", default="default,nbsvm3", help="which studies to run (with --update, the others "
+                    "keep their last results)")
     ap.add_argument("--max-train-samples", type=int, help="train on a sample (for a quick trial run only)")
     ap.add_argument("--work", default="/tmp/senti-bench-tune", help="folder for the runs and studies")
     ap.add_argument("--results", default=str(Path(__file__).parent / "results"))
@@ -120,15 +122,19 @@ def main() -> None:
                "default_members": default.get("members"), "datasets": {}}
     if args.update:
         last = json.loads((Path(args.results) / "tune.json").read_text())
-        for r in last["datasets"].values():  # runs of an older script recorded their setting once, at the top
-            r.setdefault("run", {"machine": last["machine"], "minutes": last["args"]["minutes"],
-                                 "ngram_minutes": last["args"]["ngram_minutes"]})
+        for r in last["datasets"].values():  # an older script recorded its setting once, at the top
+            r.setdefault("runs", {k: {"machine": last["machine"], "minutes": last["args"]["minutes"],
+                                      "ngram_minutes": last["args"]["ngram_minutes"]} for k in r["tuned"]})
         results["datasets"] = last["datasets"]
+    run = {"machine": results["machine"], "minutes": args.minutes, "ngram_minutes": args.ngram_minutes}
     for dataset in args.datasets.split(","):
         metric = DATASETS[dataset]
-        r = {"metric": metric, "untuned": {}, "tuned": {},
-             "run": {"machine": results["machine"], "minutes": args.minutes, "ngram_minutes": args.ngram_minutes}}
+        # With --update the studies not re-run keep their last results.
+        r = results["datasets"].get(dataset) or {"metric": metric, "untuned": {}, "tuned": {}, "runs": {}}
         for key, minutes in (("default", args.minutes), ("nbsvm3", args.ngram_minutes)):
+            if key not in args.models.split(","):
+                continue
+            r["runs"][key] = run
             r["untuned"][key] = untuned(dataset, key, work / dataset / f"untuned-{key}", metric, extra)
             print(f"{dataset} untuned {key}: test {metric} {r['untuned'][key]['test'][metric]:.4f}", flush=True)
             r["tuned"][key] = t = study(dataset, key, work / dataset / f"study-{key}", metric, minutes, args.trials,
