@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from senti.data.readers import DataError, normalise
 
@@ -161,6 +160,10 @@ def _read(path: Path, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def _holdout(df: pd.DataFrame, split: str) -> pd.DataFrame:
+    # Imported here: reading a file to score (senti predict --input) goes through this package and must not
+    # pay scikit-learn's import (~1.4 s).
+    from sklearn.model_selection import train_test_split
+
     train, test = train_test_split(df, test_size=HOLDOUT_FRACTION, random_state=HOLDOUT_SEED,
                                    stratify=df["label"])
     return (train if split == "train" else test).sort_index()
