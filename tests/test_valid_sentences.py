@@ -34,6 +34,10 @@ def _treebank(n: int, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows, columns=["text", "label"]), sentences
 
 
+def _split(df: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return sentence_split(df, text_key(df["text"]), fraction, seed)
+
+
 def _spans(sentence: str) -> set[str]:
     w = sentence.split()
     return {" ".join(w[a:b]) for a in range(len(w)) for b in range(a + 1, len(w) + 1)}
@@ -41,7 +45,7 @@ def _spans(sentence: str) -> set[str]:
 
 def test_validation_holds_whole_sentences_and_training_none_of_their_own_phrases():
     df, sentences = _treebank(60)
-    fit, held = sentence_split(df, 0.2, seed=1)
+    fit, held = sentence_split(df, text_key(df["text"]), 0.2, seed=1)
     assert len(held) == 12 and set(held["text"]) <= set(sentences)
     assert held["label"].value_counts().to_dict() == {"positive": 6, "negative": 6}  # stratified
     kept = [s for s in sentences if s not in set(held["text"])]
@@ -56,16 +60,16 @@ def test_validation_holds_whole_sentences_and_training_none_of_their_own_phrases
 
 def test_the_split_repeats_with_a_seed_and_changes_with_another():
     df, _ = _treebank(40)
-    a = sentence_split(df.sample(frac=1, random_state=0), 0.25, seed=5)[1]["text"].tolist()
-    b = sentence_split(df, 0.25, seed=5)[1]["text"].tolist()
-    c = sentence_split(df, 0.25, seed=6)[1]["text"].tolist()
+    a = _split(df.sample(frac=1, random_state=0), 0.25, seed=5)[1]["text"].tolist()
+    b = _split(df, 0.25, seed=5)[1]["text"].tolist()
+    c = _split(df, 0.25, seed=6)[1]["text"].tolist()
     assert sorted(a) == sorted(b) and sorted(b) != sorted(c)
 
 
 def test_too_few_sentences_is_a_clear_error():
     df, _ = _treebank(1)
     with pytest.raises(DataError, match="too few to hold out whole sentences"):
-        sentence_split(df, 0.1, seed=0)
+        _split(df, 0.1, seed=0)
 
 
 def test_the_option_reaches_the_split_and_refuses_a_group_column_beside_it(tmp_path):

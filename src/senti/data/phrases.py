@@ -21,27 +21,25 @@ from senti.errors import DataError
 log = logging.getLogger("senti")
 
 
-def sentence_split(train: pd.DataFrame, fraction: float, seed: int,
-                   key: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sentence_split(train: pd.DataFrame, key: pd.Series, fraction: float, seed: int
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(fit, held)``: ``held`` is one row for each of a stratified ``fraction`` of the sentences (rows that are
     no contiguous word span of another row); ``fit`` is every row that is, or lies inside, a sentence not held.
 
-    ``key``: the texts as compared (default: case-folded, white space collapsed); spans are whole words.
+    ``key``: the texts as compared (:func:`senti.data.splits.text_key`); spans are whole words.
     """
-    if key is None:
-        key = train["text"].str.casefold().str.split().str.join(" ")
     rows = set(key)
-    words = {k: k.split(" ") for k in rows}
-    # Longest first: a row is a sentence unless a longer sentence already covers it.
+    # Longest first: a row is a sentence unless a longer sentence already covers it. Each sentence keeps the
+    # rows it contains, which decide what training may keep once the held-out sentences are drawn.
+    inside: dict[str, set[str]] = {}
     covered: set[str] = set()
-    sentences: list[str] = []
-    for k in sorted(rows, key=lambda k: (-len(words[k]), k)):
+    for k in sorted(rows, key=lambda k: (-k.count(" "), k)):
         if k not in covered:
-            sentences.append(k)
-            covered |= _row_spans(words[k], rows)
+            inside[k] = _row_spans(k.split(" "), rows)
+            covered |= inside[k]
+    sentences = list(inside)
     first = pd.Series(train["label"].to_numpy(), index=key.to_numpy())
-    first = first[~first.index.duplicated(keep="first")]
-    labels = first.loc[sentences]
+    labels = first[~first.index.duplicated(keep="first")].loc[sentences]
     n_valid = max(1, round(len(sentences) * fraction))
     if len(sentences) - n_valid < 1:
         raise DataError(f"only {len(sentences)} sentence(s) in the training data: too few to hold out whole "
@@ -49,11 +47,8 @@ def sentence_split(train: pd.DataFrame, fraction: float, seed: int,
     counts = labels.value_counts()
     stratify = labels.to_numpy() if counts.min() >= 2 and n_valid >= len(counts) else None
     kept, held = train_test_split(sentences, test_size=n_valid, random_state=seed, stratify=stratify)
-    in_fit: set[str] = set()
-    for k in kept:
-        in_fit |= _row_spans(words[k], rows)
     is_held = key.isin(set(held)).to_numpy()
-    is_fit = key.isin(in_fit).to_numpy()
+    is_fit = key.isin(set().union(*(inside[k] for k in kept))).to_numpy()
     valid = train[is_held & ~key.duplicated(keep="first").to_numpy()]
     dropped = int((~is_fit & ~is_held).sum())
     log.info("data: validation holds %d whole sentence(s) of %d; %d phrase row(s) found only inside them are left "

@@ -65,8 +65,7 @@ def load_splits(cfg: RunConfig, frames: dict[str, pd.DataFrame] | None = None
     if valid is None and d.group_column:
         (train, valid), how = _grouped_split(train, d, split_seed), "groups"
     elif valid is None and d.valid_sentences:
-        sentences = sentence_split(train, d.valid_fraction, split_seed, text_key(train["text"]))
-        (train, valid), how = sentences, "sentences"
+        (train, valid), how = sentence_split(train, text_key(train["text"]), d.valid_fraction, split_seed), "sentences"
     elif valid is None:
         (train, valid), how = _validation_split(train, d.valid_fraction, split_seed), "random"
     report["validation"] = {"split": how, "rows": len(valid)}
