@@ -69,7 +69,8 @@ def train_cli(dataset: str, model: str, out: Path, reuse: bool) -> dict:
         write_json(run / "bench-wall.json", {"seconds": secs, "command": " ".join(cmd[1:])})
     m = read_json(run / "metrics.json")
     return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "ece": m.get("ece"), "brier": m.get("brier"),
-            "n_test": m["n"], "train_seconds": round(m["train_seconds"], 1),
+            "ece_floor": m.get("ece_floor"), "ece_p": m.get("ece_p"), "n_test": m["n"],
+            "train_seconds": round(m["train_seconds"], 1),
             "all_in_seconds": round(read_json(run / "bench-wall.json")["seconds"], 1), "run": str(run)}
 
 
@@ -84,7 +85,7 @@ def train_cv(model: str, out: Path, folds: int = 5) -> dict:
 
     data = pd.concat([load_dataset("uci_sentences", s) for s in ("train", "test")], ignore_index=True)
     defaults = {k: v for section in DATASET_DEFAULTS["uci_sentences"].values() for k, v in section.items()}
-    from senti.calibration import N_BINS, brier_score, expected_calibration_error
+    from senti.calibration import N_BINS, brier_score, ece_noise, expected_calibration_error
 
     rows, proba, truth = [], [], []
     t = time.perf_counter()
@@ -104,7 +105,8 @@ def train_cv(model: str, out: Path, folds: int = 5) -> dict:
 
     return {"accuracy": mean("accuracy"), "accuracy_std": float(np.std([r["accuracy"] for r in rows])),
             "macro_f1": mean("macro_f1"), "ece": float(expected_calibration_error(pooled, y, N_BINS)),
-            "brier": float(brier_score(pooled, y)), "ece_mean_of_folds": mean("ece"), "n_test": len(data),
+            "brier": float(brier_score(pooled, y)), **ece_noise(pooled, y, N_BINS), "ece_mean_of_folds": mean("ece"),
+            "n_test": len(data),
             "train_seconds": round(sum(r["train_seconds"] for r in rows), 1), "all_in_seconds": round(secs, 1),
             "folds": folds}
 
@@ -180,7 +182,10 @@ def markdown(result: dict) -> str:
              f"{m['cpu']}, {m['cores']} cores, {m['date']}, commit {m['git_commit']}; {result['other_load']}.", "",
              "Every model trained as a user would (`senti train --dataset NAME [--model PRESET]`), same split and "
              "seed; *all in* is the command's wall time (data, training, calibration, test evaluation, report). "
-             "ECE: expected calibration error, 15 equal-width bins, on the test split.", ""]
+             "ECE: expected calibration error, 15 equal-width bins, on the test split; *ECE floor*: the ECE a "
+             "perfectly calibrated model with the same confidences shows on as many examples by chance alone "
+             "(mean of 500 draws, `senti.calibration.ece_noise`), and *p* how often it shows the ECE measured "
+             "or more (small p: the miscalibration is real).", ""]
     for dataset, (metric, where) in DATASETS.items():
         rows = result["table"].get(dataset)
         if not rows:
@@ -189,17 +194,22 @@ def markdown(result: dict) -> str:
         lines += [f"## {dataset} ({metric} on {where})", "",
                   *([f"Re-run {again['date']}, commit {again['git_commit']}, {again['cpu']}; {again['other_load']}.",
                      ""] if again else []),
-                  "| model | accuracy | macro-F1 | ECE | Brier | train s | all in s |", "|---|---|---|---|---|---|---|"]
+                  "| model | accuracy | macro-F1 | ECE | ECE floor | p | Brier | train s | all in s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for name, r in rows.items():
             acc = f"{r['accuracy']:.4f}" + (f" ± {r['accuracy_std']:.4f}" if "accuracy_std" in r else "")
-            lines.append(f"| {name} | {acc} | {r['macro_f1']:.4f} | {r['ece']:.4f} | {r['brier']:.4f} | "
+            floor = (f"{r['ece_floor']:.4f} | {r['ece_p']:.2f}" if r.get("ece_floor") is not None
+                     else "– | –")  # rows measured before the floor existed
+            lines.append(f"| {name} | {acc} | {r['macro_f1']:.4f} | {r['ece']:.4f} | {floor} | {r['brier']:.4f} | "
                          f"{r['train_seconds']:.0f} | {r['all_in_seconds']:.0f} |")
         v = result["verdicts"].get(dataset)
         if v:
             lines += ["", f"Default {v['default']:.4f} vs best baseline {v['best_baseline']} "
                           f"{v['best_baseline_score']:.4f}: margin {100 * v['margin']:+.2f} points "
                           f"({'met' if v['met'] else 'NOT met'}: ≥ +0.30); ECE ≤ 0.02 "
-                          f"{'met' if v['ece_met'] else 'NOT met'}."]
+                          f"{'met' if v['ece_met'] else 'NOT met'}"
+                          + (f" (a perfectly calibrated model would show {rows['default']['ece_floor']:.4f} here)"
+                             if rows["default"].get("ece_floor") is not None else "") + "."]
         lines.append("")
     if result.get("behaviour"):
         names = list(next(iter(result["behaviour"].values()))["tests"])

@@ -19,6 +19,7 @@ from senti.calibration import (
     apply_temperature,
     brier_score,
     calibrate,
+    ece_noise,
     expected_calibration_error,
     fit_temperature,
     reliability,
@@ -103,6 +104,28 @@ def test_apply_temperature_keeps_argmax_and_t1_is_identity():
     assert temperature_of({}) == 1.0 and temperature_of({"calibration": {"temperature": 1.7}}) == 1.7
 
 
+def test_the_ece_floor_is_the_sampling_noise_of_a_calibrated_model():
+    # One confidence c for every example: the ECE of a calibrated model is |k/n - c| with k ~ Binomial(n, c),
+    # whose mean is sqrt(2/pi) * sqrt(c(1-c)/n) (normal approximation): 0.00319 for n = 10,000, c = 0.8.
+    n, c = 10_000, 0.8
+    proba = np.tile([c, 1 - c], (n, 1))
+    floor = ece_noise(proba, np.zeros(n, dtype=int), n_sims=2000)["ece_floor"]
+    assert floor == pytest.approx(np.sqrt(2 / np.pi) * np.sqrt(c * (1 - c) / n), rel=0.05)
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(0.5, 1.0, 900)
+    proba = np.column_stack([conf, 1 - conf])
+    calibrated = (rng.random(900) >= conf).astype(int)  # class 0 with probability conf: calibrated by design
+    seen = ece_noise(proba, calibrated)
+    assert seen == ece_noise(proba, calibrated)  # seeded
+    assert seen["ece_p"] > 0.05 and 0.015 < seen["ece_floor"] < 0.04  # 900 examples: ECE ~0.025 by chance alone
+    assert seen["ece_floor"] > 2 * ece_noise(np.tile(proba, (10, 1)), np.tile(calibrated, 10))["ece_floor"]
+    underconfident = ece_noise(proba, np.zeros(900, dtype=int))  # always right, ~75 % sure on average
+    assert underconfident["ece_p"] < 0.01 and underconfident["ece_floor"] == seen["ece_floor"]
+    m = classification_metrics(["negative" if k == 0 else "positive" for k in calibrated], None,
+                               ["negative", "positive"], proba)
+    assert (m["ece_floor"], m["ece_p"]) == (seen["ece_floor"], seen["ece_p"])
+
+
 def _noisy(df, rate: float = 0.2, seed: int = 0):
     # Label noise, so a model makes validation errors: without any, the temperature stays 1 (nothing to fit).
     df = df.copy()
@@ -138,9 +161,21 @@ def test_a_trained_run_is_calibrated_and_argmax_unchanged(noisy_run, texts):
     assert list(model.predict(texts)) == list(model.classes_[proba.argmax(1)])  # predict skips the softmax
     metrics = json.loads((noisy_run.run_dir / "metrics.json").read_text())
     assert metrics["calibration"]["temperature"] == t and 0 <= metrics["ece"] < 1 and "reliability" in metrics
+    assert 0 < metrics["ece_floor"] < 1 and 0 < metrics["ece_p"] <= 1
     # explanations see the same probabilities
     explained = model.explain(texts[:2])[0].probabilities
     assert [explained[lab] for lab in model.labels] == pytest.approx(proba[0].tolist(), abs=1e-6)
+
+
+def test_the_report_says_how_much_ece_noise_alone_gives(noisy_run, tmp_path):
+    from senti.evaluation.report import write_report
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(noisy_run.run_dir, run_dir)
+    html = write_report(run_dir).read_text()
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert f"a perfectly calibrated model would show an ECE of about {m['ece_floor']:.4f}" in html
+    assert f"p = {m['ece_p']:.2f}" in html
 
 
 def test_onnx_and_the_fast_path_give_the_calibrated_probabilities(noisy_run, texts, tmp_path):
@@ -215,6 +250,26 @@ def test_a_stack_reads_its_members_raw_as_its_bundle_does(tmp_path):
     loaded = senti.load(tmp_path / "s").evaluate(test["text"].tolist(), test["label"].tolist())
     assert loaded["brier"] == pytest.approx(run.metrics["brier"], abs=1e-6)
     assert loaded["ece"] == pytest.approx(run.metrics["ece"], abs=1e-6)
+
+
+def test_a_stack_is_calibrated_on_its_cross_validated_scores_not_on_texts_it_learned(tmp_path):
+    # The stacker is fitted on the validation split and, with refit, the n-gram members train on it again: scored
+    # again, those texts look surer than unseen ones and a temperature fitted there sharpens every probability
+    # (here T 0.43, test ECE 0.15). Fitted on the stacker's cross-validated scores of the members it saw, the
+    # temperature is the same with or without the refit, and honest on the test split.
+    from senti.training.run import stack
+
+    df = synthetic_reviews(1600, seed=1)
+    train, test = _noisy(df.iloc[:1200]), _noisy(df.iloc[1200:])
+    for m in ("nbsvm3", "tfidf-logreg"):
+        senti.train(tmp_path / m, train=train, test=test, model=m, progress=False, report=False)
+    runs = {refit: stack([tmp_path / "nbsvm3", tmp_path / "tfidf-logreg"], tmp_path / refit, refit=refit,
+                         progress=False, report=False) for refit in ("linear", "none")}
+    cal = {refit: run.model.metadata["calibration"] for refit, run in runs.items()}
+    assert cal["linear"]["fitted_on"] == "cross-validated validation"
+    assert cal["linear"]["temperature"] == pytest.approx(cal["none"]["temperature"], rel=1e-6)
+    assert 0.7 < cal["linear"]["temperature"] < 1.2
+    assert runs["linear"].metrics["ece"] < 0.08
 
 
 def test_worker_processes_and_scored_files_are_calibrated(noisy_run):

@@ -117,6 +117,39 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = N
                                                            strict=True) if c))
 
 
+def ece_noise(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS, n_sims: int = 500, seed: int = 0
+              ) -> dict[str, float]:
+    """How much ECE sampling noise alone gives on this many examples (consistency resampling, Bröcker & Smith
+    2007). ECE over finite bins is biased upwards: a perfectly calibrated model, right on each example with
+    exactly its confidence, still shows an ECE of about 0.025 on 900 examples of 85 % accuracy. ``n_sims``
+    times, the outcome of every example is drawn as such a model's would be (right with probability its
+    top-class confidence) and the ECE of the draw measured.
+
+    Returns ``ece_floor``, the mean of those ECEs (what "calibrated" reads as on this data), and ``ece_p``,
+    the share of them at least as large as the observed ECE (with the usual +1: small means the miscalibration
+    is more than noise). Seeded: the same inputs give the same figures."""
+    proba = np.asarray(proba, dtype=np.float64)
+    conf = proba.max(axis=1)
+    n = len(conf)
+    if n == 0:
+        return {"ece_floor": 0.0, "ece_p": 1.0}
+    observed = expected_calibration_error(proba, y, n_bins)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    onehot = np.zeros((n, n_bins), dtype=np.float32)
+    onehot[np.arange(n), idx] = 1.0
+    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
+    rng = np.random.default_rng(seed)
+    sims = []
+    chunk = max(1, min(n_sims, 2_000_000 // n))  # bounded memory: chunk x n draws at a time
+    for start in range(0, n_sims, chunk):
+        right = (rng.random((min(chunk, n_sims - start), n)) < conf).astype(np.float32)
+        # sum over bins of |right in the bin - confidence in the bin| / n is the ECE of each draw
+        sims.append(np.abs(right @ onehot - conf_sum).sum(axis=1) / n)
+    sims = np.concatenate(sims)
+    return {"ece_floor": float(sims.mean()), "ece_p": float((1 + (sims >= observed - 1e-12).sum()) / (1 + n_sims))}
+
+
 def brier_score(proba: np.ndarray, y: np.ndarray) -> float:
     """Multi-class Brier score: the mean over examples of sum_k (p_k - [k == y])^2 (0 best, 2 worst)."""
     proba = np.asarray(proba, dtype=np.float64)

@@ -144,16 +144,22 @@ class SentimentModel:
         return extract_rationales(self, texts, labels, batch_size=batch_size)
 
     def calibrate(self, texts: Sequence[str], labels: Sequence[str], fitted_on: str = "validation",
-                  objective: str = "brier") -> dict:
+                  objective: str = "brier", raw: np.ndarray | None = None) -> dict:
         """Fit the temperature on held-out ``texts`` and their ``labels`` (names of ``classes_``) and keep it in
         the metadata (saved in the manifest): later probabilities are calibrated. ``objective``: what the fit
-        minimises, ``brier`` or ``nll`` (senti.calibration says why Brier). Returns the ``calibration`` entry
-        (temperature, NLL, Brier and ECE before and after, reliability table)."""
+        minimises, ``brier`` or ``nll`` (senti.calibration says why Brier). ``raw``: uncalibrated probabilities
+        of ``texts`` that stand for this model's on unseen text, when scoring ``texts`` again would not (a
+        stack's stacker was fitted on them: it passes its cross-validated scores). Returns the ``calibration``
+        entry (temperature, NLL, Brier and ECE before and after, reliability table)."""
         from senti.calibration import calibrate
 
         index = {lab: i for i, lab in enumerate(self.labels)}
         y = np.asarray([index[lab] for lab in labels], dtype=np.int64)
-        self.metadata["calibration"] = calibrate(self.raw_proba(texts), y, fitted_on, objective)
+        raw = self.raw_proba(texts) if raw is None else np.asarray(raw)
+        if raw.shape != (len(y), len(self.labels)):
+            raise ValueError(f"raw probabilities of shape {raw.shape} for {len(y)} texts and {len(self.labels)} "
+                             "classes")
+        self.metadata["calibration"] = calibrate(raw, y, fitted_on, objective)
         return self.metadata["calibration"]
 
     def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:

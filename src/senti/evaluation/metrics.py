@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from senti.calibration import N_BINS, brier_score, expected_calibration_error, reliability
+from senti.calibration import N_BINS, brier_score, ece_noise, expected_calibration_error, reliability
 
 
 def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str] | None, labels: Sequence[str],
@@ -16,8 +16,10 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str] | None, 
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix. With ``proba``
     ((N, C), columns ordered like ``labels``): ``y_pred`` may be None (the arg max is taken), and the result
     also has ``ece`` (expected calibration error, 15 equal-width bins of the top-class confidence: see
-    :func:`senti.calibration.expected_calibration_error`), ``brier`` (multi-class Brier score) and
-    ``reliability`` (the bin table a reliability diagram draws)."""
+    :func:`senti.calibration.expected_calibration_error`), ``ece_floor`` and ``ece_p`` (the ECE a perfectly
+    calibrated model would show on this many examples, and how likely it would show this much: see
+    :func:`senti.calibration.ece_noise`), ``brier`` (multi-class Brier score) and ``reliability`` (the bin
+    table a reliability diagram draws)."""
     labels = list(labels)
     if y_pred is None:
         if proba is None:
@@ -39,6 +41,7 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str] | None, 
         index = {lab: i for i, lab in enumerate(labels)}
         y = np.asarray([index[t] for t in y_true], dtype=np.int64)
         out["ece"] = expected_calibration_error(proba, y, N_BINS)
+        out.update(ece_noise(proba, y, N_BINS))
         out["brier"] = brier_score(proba, y)
         out["reliability"] = reliability(proba, y, N_BINS)
     return out
@@ -50,6 +53,9 @@ def format_metrics(m: dict) -> str:
     head = f"N={m['n']}  accuracy={m['accuracy']:.4f}  macro-F1={m['macro_f1']:.4f}"
     if "ece" in m:
         head += f"  ECE={m['ece']:.4f}  Brier={m['brier']:.4f}"
+        if "ece_floor" in m:  # metrics.json files written before the floor existed lack it
+            head += f"\n(a perfectly calibrated model shows ECE {m['ece_floor']:.4f} on {m['n']:,} examples by " \
+                    f"chance; p = {m['ece_p']:.2f} that it shows {m['ece']:.4f} or more)"
     lines = [head, ""]
     lines.append(f"{'class':<{w}} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}")
     for lab in labels:

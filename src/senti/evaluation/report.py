@@ -115,7 +115,8 @@ def reliability_shown(metrics: dict[str, Any] | None, metadata: dict[str, Any]) 
     after calibration (the manifest's ``calibration``); None for a run that recorded neither."""
     if metrics and "reliability" in metrics:
         return {"split": "test", "table": metrics["reliability"], "ece": metrics["ece"],
-                "brier": metrics.get("brier"), "calibration": metrics.get("calibration")}
+                "brier": metrics.get("brier"), "calibration": metrics.get("calibration"), "n": metrics["n"],
+                "ece_floor": metrics.get("ece_floor"), "ece_p": metrics.get("ece_p")}
     cal = metadata.get("calibration") or {}
     if "reliability" in cal:
         return {"split": "validation", "table": cal["reliability"], "ece": cal["ece_after"], "brier": None,
@@ -134,8 +135,13 @@ def _calibration_section(shown: dict[str, Any], figure: Path) -> str:
             f"(validation ECE {cal['ece_before']:.4f} before, "
             f"{cal['ece_after']:.4f} after)." if "temperature" in cal else "Probabilities are not calibrated.")
     brier = f" Brier score {shown['brier']:.4f}." if shown.get("brier") is not None else ""
+    noise = ""
+    if shown.get("ece_floor") is not None:  # how much of that ECE sampling noise alone would give
+        noise = (f" On {shown['n']:,} examples a perfectly calibrated model would show an ECE of about "
+                 f"{shown['ece_floor']:.4f} by chance alone (p = {shown['ece_p']:.2f} that it shows this much or "
+                 "more: a small p means the miscalibration is real).")
     return (f"<section><h2>{FIGURES['reliability.png']}</h2><p>Expected calibration error (15 equal-width bins of "
-            f"the top-class confidence) on the {shown['split']} split: <b>{shown['ece']:.4f}</b>.{brier} "
+            f"the top-class confidence) on the {shown['split']} split: <b>{shown['ece']:.4f}</b>.{brier}{noise} "
             f"{note}</p>{_img(figure, 'reliability diagram')}</section>")
 
 

@@ -222,12 +222,12 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
                 record_data_profile(run_dir, cfg, labels, train_df, valid_df, test_df)  # the report's data section
             if on_begin is not None:
                 on_begin()
-        model, state, scored = _train_branch(cfg, run_dir, resume, progress, frames, labels, train_df, valid_df,
-                                             test_df, t0)
+        model, state, scored, valid_raw = _train_branch(cfg, run_dir, resume, progress, frames, labels, train_df,
+                                                        valid_df, test_df, t0)
         if not distributed.is_main():  # rank 0 calibrates, tests and writes; the others wait at a barrier
             return Run(model, state.history, None, None, cfg)
         if cfg.train.calibrate:
-            scored = _calibrate(model, valid_df, scored)
+            scored = _calibrate(model, valid_df, scored, valid_raw)
         run = _finish(model, state, cfg, run_dir, test_df, t0, report, scored)
     except BaseException:
         if users is not None and not rundir.is_resumable(run_dir):
@@ -241,7 +241,10 @@ def _train(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
 def _train_branch(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: bool,
                   frames: dict[str, pd.DataFrame] | None, labels: list[str], train_df: pd.DataFrame,
                   valid_df: pd.DataFrame, test_df: pd.DataFrame | None, t0: float
-                  ) -> tuple[SentimentModel, TrainState, tuple[np.ndarray, float] | None]:
+                  ) -> tuple[SentimentModel, TrainState, tuple[np.ndarray, float] | None, np.ndarray | None]:
+    """The model, its training state, its test probabilities if the branch scored them (and the seconds that
+    took), and its raw probabilities on the validation split if scoring it again would not give honest ones
+    (a stack's cross-validated scores)."""
     if is_ensemble(cfg.model):
         def train_member(member_cfg: RunConfig, member_dir: Path | None, resume_member: bool) -> Run:
             shared = (train_df, valid_df, None)
@@ -257,18 +260,20 @@ def _train_branch(cfg: RunConfig, run_dir: Path | None, resume: bool, progress: 
     train_y = train_df["label"].map(index).to_numpy()
     valid_y = valid_df["label"].map(index).to_numpy()
     if not is_neural(cfg.model):
-        return (*train_ngram(cfg, run_dir, labels, train_df, train_y, valid_df, valid_y), None)
+        return (*train_ngram(cfg, run_dir, labels, train_df, train_y, valid_df, valid_y), None, None)
     return (*train_network(cfg, run_dir, resume, progress, labels, train_df, train_y, valid_df, valid_y, test_df,
-                           t0), None)
+                           t0), None, None)
 
 
-def _calibrate(model: SentimentModel, valid_df: pd.DataFrame, scored: tuple[np.ndarray, float] | None
-               ) -> tuple[np.ndarray, float] | None:
+def _calibrate(model: SentimentModel, valid_df: pd.DataFrame, scored: tuple[np.ndarray, float] | None,
+               valid_raw: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
     """Temperature scaling fitted on the validation split (senti.calibration), kept in the model's metadata;
-    test probabilities the branch already scored are calibrated the same way."""
+    test probabilities the branch already scored are calibrated the same way. ``valid_raw``: the branch's own
+    honest probabilities of the validation texts (a stack's cross-validated ones), used instead of scoring them."""
     from senti.calibration import apply_temperature
 
-    cal = model.calibrate(valid_df["text"].tolist(), valid_df["label"].tolist())
+    fitted_on = "validation" if valid_raw is None else "cross-validated validation"
+    cal = model.calibrate(valid_df["text"].tolist(), valid_df["label"].tolist(), fitted_on, raw=valid_raw)
     log.info("calibration: temperature %.3f on %d validation examples, ECE %.4f -> %.4f, Brier %.4f -> %.4f",
              cal["temperature"], cal["n"], cal["ece_before"], cal["ece_after"], cal["brier_before"],
              cal["brier_after"])

@@ -47,10 +47,13 @@ def check_stackable(valid_df: pd.DataFrame, labels: list[str]) -> None:
 
 def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: list[str], train_df: pd.DataFrame,
                    valid_df: pd.DataFrame, test_df: pd.DataFrame | None, t0: float, train_member: TrainMember
-                   ) -> tuple[SentimentModel, TrainState, tuple[np.ndarray, float] | None]:
+                   ) -> tuple[SentimentModel, TrainState, tuple[np.ndarray, float] | None, np.ndarray]:
     """Train each member as a run of its own (same data, split and seed) under RUN_DIR/members/NAME, then
     fit the stacker on the validation split, which no member trained on; then refit the n-gram members on
-    train + validation (``refit``). Returns the model, its one-row history and its test probabilities."""
+    train + validation (``refit``). Returns the model, its one-row history, its test probabilities and its
+    cross-validated probabilities on the validation split (what the stack's temperature is fitted on: scored
+    again, the validation texts would meet a stacker fitted on them and, after a refit, members trained on
+    them, and look surer than unseen text ever is)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
@@ -116,7 +119,7 @@ def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: l
                                       {"training": {"preset": cfg.preset, "dataset": cfg.data.dataset or cfg.data.train,
                                                     "members": member_metrics, "member_weights": weights,
                                                     "refitted": refitted}})
-    return model, state, scored
+    return model, state, scored, proba
 
 
 def _refit_members(net: Any, data: pd.DataFrame) -> dict[str, Any]:
