@@ -14,8 +14,10 @@ On ``tweets`` (3 classes; macro-F1) and ``sst2`` (accuracy on the GLUE dev sente
 Everything is chosen on the validation split (the split ``senti train`` makes); each final model is scored
 once on test. Reported: test scores against the untuned model, trials (complete / pruned / failed), the
 training time pruning saved (each pruned trial's remaining epochs at its own seconds per epoch), the best
-parameters, the CPU. Writes bench/results/tune.{json,md} (``--results`` elsewhere for a trial run such as
-``--minutes 0.5 --ngram-minutes 0.2 --max-train-samples 2000 --results /tmp/tune-smoke``). Run it alone.
+parameters, the CPU, and the gain's 95 % paired bootstrap interval over the test examples (``--intervals``
+computes it for the studies of the last results without running them again). Writes
+bench/results/tune.{json,md} (``--results`` elsewhere for a trial run such as ``--minutes 0.5 --ngram-minutes
+0.2 --max-train-samples 2000 --results /tmp/tune-smoke``). Run it alone.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import numpy as np
 from _common import machine_info
 
 import senti
+from senti.config import RunConfig
+from senti.data.splits import load_splits
+from senti.io import read_json
 from senti.models.registry import resolve_preset
 from senti.tuning.report import pruning_savings
 from senti.tuning.search import tune
@@ -62,6 +68,34 @@ def study(dataset: str, preset: str, folder: Path, metric: str, minutes: float, 
             "pruning": pruning_savings(s), "seconds": time.perf_counter() - t0, "folder": str(folder)}
 
 
+def gain_interval(base_run: Path, tuned_run: Path, metric: str, resamples: int = 2000, seed: int = 0) -> dict:
+    """The tuned model's gain over the untuned one on the test split, with a 95 % paired bootstrap interval:
+    the same resampled test examples score both models, so what the two get right together cancels out.
+    Each resample is a multinomial weight per example (one matrix product for all resamples)."""
+    _, _, test = load_splits(RunConfig.from_dict(read_json(base_run / "config.json")))
+    texts, truth = test["text"].tolist(), np.asarray(test["label"], dtype=object)
+    preds = [np.asarray(senti.load(run).predict(texts), dtype=object) for run in (base_run, tuned_run)]
+    labels = sorted(set(truth))
+    n = len(truth)
+    weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=resamples).astype(np.float64)
+
+    def score(pred: np.ndarray) -> np.ndarray:  # the metric on every resample (and the point estimate last)
+        w = np.vstack([weights, np.ones(n)])
+        if metric == "accuracy":
+            return w @ (pred == truth) / n
+        f1 = []
+        for c in labels:
+            tp, fp, fn = (w @ ((truth == c) & (pred == c)), w @ ((truth != c) & (pred == c)),
+                          w @ ((truth == c) & (pred != c)))
+            f1.append(np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(2 * tp + fp + fn) > 0))
+        return np.mean(f1, axis=0)
+
+    gains = 100 * (score(preds[1]) - score(preds[0]))
+    low, high = np.quantile(gains[:-1], [0.025, 0.975])
+    return {"gain": float(gains[-1]), "low": float(low), "high": float(high), "resamples": resamples,
+            "share_at_or_below_zero": float(np.mean(gains[:-1] <= 0)), "n_test": n}
+
+
 def markdown(results: dict) -> str:
     lines = [f"# senti tune vs untuned (bench/tune.py)\n\nCPU: {results['machine']['cpu']} "
              f"({results['machine']['cores']} cores); default preset's architecture: "
@@ -69,8 +103,8 @@ def markdown(results: dict) -> str:
              + (f" (a stack of {', '.join(results['default_members'])}, its members' parameters searched together)"
                 if results.get("default_members") else "")
              + ". Studies chosen on validation; each final model scored once on test.\n",
-             "| dataset | metric | model | untuned test | tuned test | gain (pt) | trials (complete/pruned/failed) "
-             "| pruning saved | study min |", "|---|---|---|---|---|---|---|---|---|"]
+             "| dataset | metric | model | untuned test | tuned test | gain (pt) | 95 % interval | trials "
+             "(complete/pruned/failed) | pruning saved | study min |", "|---|---|---|---|---|---|---|---|---|---|"]
     for dataset, r in results["datasets"].items():
         metric = r["metric"]
         for key in ("default", "nbsvm3"):
@@ -79,8 +113,10 @@ def markdown(results: dict) -> str:
                 continue
             gain = 100 * (tuned["test"][metric] - base["test"][metric])
             t = tuned["trials"]
+            ci = tuned.get("gain_interval")
+            ci = f"{ci['low']:+.2f} to {ci['high']:+.2f}" if ci else "–"
             lines.append(f"| {dataset} | {metric} | {key} | {base['test'][metric]:.4f} | {tuned['test'][metric]:.4f} "
-                         f"| {gain:+.2f} | {t.get('complete', 0)}/{t.get('pruned', 0)}/{t.get('fail', 0)} "
+                         f"| {gain:+.2f} | {ci} | {t.get('complete', 0)}/{t.get('pruned', 0)}/{t.get('fail', 0)} "
                          f"| {tuned['pruning']['seconds_saved'] / 60:.1f} min "
                          f"({tuned['pruning']['pruned_trials']} trials) | {tuned['seconds'] / 60:.1f} |")
     lines.append("")
@@ -112,6 +148,8 @@ def main() -> None:
     ap.add_argument("--max-train-samples", type=int, help="train on a sample (for a quick trial run only)")
     ap.add_argument("--work", default="/tmp/senti-bench-tune", help="folder for the runs and studies")
     ap.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--intervals", action="store_true",
+                    help="Only add the gains' bootstrap intervals to the last results, from the runs left in --work.")
     ap.add_argument("--update", action="store_true",
                     help="Re-run only --datasets; keep the other datasets' results from the last tune.json.")
     args = ap.parse_args()
@@ -127,7 +165,16 @@ def main() -> None:
                                       "ngram_minutes": last["args"]["ngram_minutes"]} for k in r["tuned"]})
         results["datasets"] = last["datasets"]
     run = {"machine": results["machine"], "minutes": args.minutes, "ngram_minutes": args.ngram_minutes}
-    for dataset in args.datasets.split(","):
+    if args.intervals:
+        results = json.loads((out / "tune.json").read_text())
+        for dataset, r in results["datasets"].items():
+            for key, tuned in r["tuned"].items():
+                base, best = work / dataset / f"untuned-{key}", Path(tuned["folder"]) / "best"
+                if base.is_dir() and best.is_dir():
+                    tuned["gain_interval"] = gain_interval(base, best, r["metric"])
+                    print(dataset, key, tuned["gain_interval"], flush=True)
+        args.datasets = ""
+    for dataset in filter(None, args.datasets.split(",")):
         metric = DATASETS[dataset]
         # With --update the studies not re-run keep their last results.
         r = results["datasets"].get(dataset) or {"metric": metric, "untuned": {}, "tuned": {}, "runs": {}}
@@ -139,6 +186,9 @@ def main() -> None:
             print(f"{dataset} untuned {key}: test {metric} {r['untuned'][key]['test'][metric]:.4f}", flush=True)
             r["tuned"][key] = t = study(dataset, key, work / dataset / f"study-{key}", metric, minutes, args.trials,
                                         extra)
+            if t["test"] is not None:
+                t["gain_interval"] = gain_interval(work / dataset / f"untuned-{key}", Path(t["folder"]) / "best",
+                                                   metric)
             print(f"{dataset} tuned {key}: test {metric} {t['test'][metric] if t['test'] else float('nan'):.4f}, "
                   f"trials {t['trials']}, pruning saved {t['pruning']['seconds_saved']:.0f} s", flush=True)
         results["datasets"][dataset] = r
