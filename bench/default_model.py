@@ -225,7 +225,9 @@ def markdown(result: dict) -> str:
         lines.append("")
     s = result.get("speed")
     if s:
+        when = result.get("speed_machine")
         lines += ["## Scoring speed of the default (IMDB test, 25,000 reviews)", "",
+                  *([f"Measured {when['date']}, commit {when['git_commit']}, {when['cpu']}.", ""] if when else []),
                   f"- `senti predict RUN --input test.csv --output out.csv`, start-up included: "
                   f"**{s['cli_reviews_per_s']:,.0f} reviews/s** (median of {len(s['cli_seconds'])}: "
                   f"{', '.join(f'{x:.2f}' for x in s['cli_seconds'])} s)",
@@ -273,6 +275,7 @@ def main() -> None:
     if imdb and not args.skip_check:
         result["behaviour"] = {m: behaviour(r["run"]) for m, r in imdb.items()}
     if "default" in imdb and not args.skip_speed:
+        result["speed_machine"] = machine_info()
         result["speed"] = speed(imdb["default"]["run"], out)
         result["serve"] = serve(imdb["default"]["run"])
     write_json(RESULTS / "default_model.json", result)
