@@ -272,6 +272,16 @@ def test_a_stack_is_calibrated_on_its_cross_validated_scores_not_on_texts_it_lea
     assert runs["linear"].metrics["ece"] < 0.08
 
 
+def test_calibrating_on_given_probabilities_checks_their_shape(noisy_run, texts):
+    model = senti.load(noisy_run.run_dir, runtime="torch")
+    labels = ["positive", "negative"] * 3
+    raw = model.raw_proba(texts[:6])
+    cal = model.calibrate(texts[:6], labels, "given", raw=raw)
+    assert cal["fitted_on"] == "given" and cal["n"] == 6
+    with pytest.raises(ValueError, match=r"raw probabilities of shape \(5, 2\) for 6 texts"):
+        model.calibrate(texts[:6], labels, raw=raw[:5])
+
+
 def test_worker_processes_and_scored_files_are_calibrated(noisy_run):
     import pandas as pd
 
