@@ -126,6 +126,19 @@ def test_the_ece_floor_is_the_sampling_noise_of_a_calibrated_model():
     assert (m["ece_floor"], m["ece_p"]) == (seen["ece_floor"], seen["ece_p"])
 
 
+def test_the_reliability_diagram_marks_where_a_calibrated_model_would_fall(tmp_path):
+    from senti.evaluation.plots import calibrated_range, reliability_diagram
+
+    low, high = calibrated_range(np.array([0.8, 0.5, 0.99, np.nan]), np.array([100, 400, 10, 0]))
+    np.testing.assert_allclose(low[:2], [0.8 - 1.96 * 0.04, 0.5 - 1.96 * 0.025])  # sqrt(.16/100), sqrt(.25/400)
+    np.testing.assert_allclose(high[:2], [0.8 + 1.96 * 0.04, 0.5 + 1.96 * 0.025])
+    assert high[2] == 1.0 and np.isnan(low[3]) and np.isnan(high[3])  # clipped; an empty bin has no range
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.5, 1.0, 500)
+    table = reliability(np.column_stack([conf, 1 - conf]), (rng.random(500) >= conf).astype(int))
+    assert reliability_diagram(table, 0.03, "test", tmp_path / "r.png").stat().st_size > 10_000
+
+
 def _noisy(df, rate: float = 0.2, seed: int = 0):
     # Label noise, so a model makes validation errors: without any, the temperature stays 1 (nothing to fit).
     df = df.copy()

@@ -238,18 +238,30 @@ def word_cloud(words: Sequence[Sequence[Any]], label: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+def calibrated_range(confidence: np.ndarray, counts: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin, where a perfectly calibrated model's accuracy falls with ~95 % probability (normal approximation
+    to the binomial: confidence ± z·sqrt(c(1-c)/n), clipped to [0, 1]); NaN for an empty bin. A bar outside it
+    is miscalibration, not the noise of a small bin."""
+    c, n = np.asarray(confidence, dtype=float), np.asarray(counts, dtype=float)
+    half = z * np.sqrt(c * (1 - c) / np.where(n > 0, n, np.nan))
+    return np.clip(c - half, 0, 1), np.clip(c + half, 0, 1)
+
+
 def reliability_diagram(table: Mapping[str, Sequence[Any]], ece: float, split: str, path: Path) -> Path:
     """Accuracy against top-class confidence per equal-width bin (a calibrated model sits on the diagonal),
-    with each bin's mean confidence marked, and the number of examples per bin below."""
+    with each bin's mean confidence marked and the range a calibrated model's accuracy would fall in there
+    (:func:`calibrated_range`), and the number of examples per bin below."""
     edges = np.asarray(table["edges"], dtype=float)
     centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     counts = np.asarray(table["count"], dtype=int)
     acc = np.asarray([np.nan if a is None else a for a in table["accuracy"]], dtype=float)
     conf = np.asarray([np.nan if c is None else c for c in table["confidence"]], dtype=float)
+    low, high = calibrated_range(conf, counts)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True, height_ratios=(3, 1.4))
     top.bar(centers, np.nan_to_num(acc), width * 0.92, color=POS_COLOR, label="accuracy in the bin")
     top.plot([0, 1], [0, 1], ls="--", color="#999", lw=1, label="perfect calibration")
-    top.plot(conf, conf, "o", color="#264653", ms=4, label="mean confidence in the bin")
+    top.errorbar(conf, conf, yerr=[conf - low, high - conf], fmt="o", color="#264653", ms=4, elinewidth=1,
+                 capsize=2, label="mean confidence, and 95 % range of a calibrated model")
     top.set_ylim(0, 1.02)
     top.set_ylabel("accuracy")
     top.set_title(f"Reliability on the {split} split: ECE {ece:.4f}")
