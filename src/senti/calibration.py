@@ -90,6 +90,12 @@ def fit_temperature(proba: np.ndarray, y: np.ndarray, objective: str = "brier") 
     return float(np.exp(res.x))
 
 
+def _bin_index(conf: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bin edges and each confidence's bin: bin i holds (edges[i], edges[i+1]], a confidence of 0 the first."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return edges, np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+
+
 def reliability(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> dict[str, list]:
     """The top-class confidence in ``n_bins`` equal-width bins of [0, 1] (a confidence of exactly 1 falls in
     the last bin): per bin its edges, the number of examples, their mean confidence and their accuracy
@@ -97,8 +103,7 @@ def reliability(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> dict[
     proba = np.asarray(proba, dtype=np.float64)
     conf = proba.max(axis=1)
     correct = proba.argmax(axis=1) == np.asarray(y)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)  # bin i: (edges[i], edges[i+1]]
+    edges, idx = _bin_index(conf, n_bins)
     counts = np.bincount(idx, minlength=n_bins)
     conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
     acc_sum = np.bincount(idx, weights=correct.astype(np.float64), minlength=n_bins)
@@ -133,21 +138,21 @@ def ece_noise(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS, n_sims: in
     n = len(conf)
     if n == 0:
         return {"ece_floor": 0.0, "ece_p": 1.0}
-    observed = expected_calibration_error(proba, y, n_bins)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    _, idx = _bin_index(conf, n_bins)
     onehot = np.zeros((n, n_bins), dtype=np.float32)
     onehot[np.arange(n), idx] = 1.0
     conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
+
+    def ece_of(right: np.ndarray) -> np.ndarray:  # rows of outcomes (1 = right): the sum over bins of
+        return np.abs(right @ onehot - conf_sum).sum(axis=1) / n  # |right in the bin - confidence in it| / n
+
+    observed = ece_of((proba.argmax(axis=1) == np.asarray(y)).astype(np.float32)[None])[0]
     rng = np.random.default_rng(seed)
-    sims = []
     chunk = max(1, min(n_sims, 2_000_000 // n))  # bounded memory: chunk x n draws at a time
-    for start in range(0, n_sims, chunk):
-        right = (rng.random((min(chunk, n_sims - start), n)) < conf).astype(np.float32)
-        # sum over bins of |right in the bin - confidence in the bin| / n is the ECE of each draw
-        sims.append(np.abs(right @ onehot - conf_sum).sum(axis=1) / n)
-    sims = np.concatenate(sims)
-    return {"ece_floor": float(sims.mean()), "ece_p": float((1 + (sims >= observed - 1e-12).sum()) / (1 + n_sims))}
+    sims = np.concatenate([ece_of((rng.random((min(chunk, n_sims - start), n)) < conf).astype(np.float32))
+                           for start in range(0, n_sims, chunk)])
+    # float32 sums: a draw equal to the observed ECE may differ from it in the last bits, and counts as equal
+    return {"ece_floor": float(sims.mean()), "ece_p": float((1 + (sims >= observed - 1e-6).sum()) / (1 + n_sims))}
 
 
 def brier_score(proba: np.ndarray, y: np.ndarray) -> float:
