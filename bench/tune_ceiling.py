@@ -2,14 +2,15 @@
 
     SENTI_DATA_DIR=../shared/data .venv/bin/python bench/tune_ceiling.py [--configs 40] [--splits 5]
 
-Issue #21 asks a tuned model for one dev point over the untuned one; `bench/tune.py` found none on SST-2. This
-asks why. ``--configs`` parameter sets are drawn at random (seeded) from `senti tune`'s `nbsvm3` space (C,
-n-gram range, min_df, NB smoothing), each trained on ``--splits`` validation splits of whole sentences (split
-seeds 0…K-1, `--valid-sentences`) and scored there; then every set is trained once more on split 0 and scored on
-dev. Reported: the best set by split 0 alone (what `senti tune` does) and by the mean over the splits, their dev
-accuracy, how well each rule's validation score tracks dev (correlation over the sets), and the dev accuracy of
-the best set *chosen on dev*: the ceiling a search of this space could reach, an oracle used only to measure,
-never to choose. Writes bench/results/tune_ceiling.{json,md}. Run it alone (about 10 minutes here).
+Issue #21 asks a tuned model for one dev point over the untuned one; `bench/tune.py` found none on SST-2. This asks
+why. ``--configs`` parameter sets are drawn at random (Optuna's seeded random sampler) from `senti tune`'s `nbsvm3`
+space (C, n-gram range, min_df, NB smoothing), each trained on ``--splits`` validation splits of whole sentences
+(split seeds 0…K-1, `--valid-sentences`) and scored there; then every set is trained once more on split 0 and
+scored on dev. Reported: the best set by split 0 alone (what `senti tune` does) and by the mean over the splits,
+their dev accuracy, how well each rule's validation score tracks dev (correlation over the sets), and the dev
+accuracy of the best set *chosen on dev*: the ceiling a search of this space could reach, an oracle used only to
+measure, never to choose.
+Writes bench/results/tune_ceiling.{json,md}. Run it alone (about 10 minutes here).
 """
 
 from __future__ import annotations
@@ -30,24 +31,9 @@ from senti.data.splits import load_splits
 from senti.io import atomic_write_text, write_json
 from senti.training.resolve import resolve_config
 from senti.tuning.search import trial_options
-from senti.tuning.space import SPACES, apply_params
+from senti.tuning.space import apply_params, default_space, suggest
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def sample(space: dict, rng: np.random.Generator) -> dict:
-    """One random point of a `senti tune` space (uniform, or log-uniform where the space says log)."""
-    out = {}
-    for name, s in space.items():
-        if s["type"] == "categorical":
-            out[name] = s["choices"][rng.integers(len(s["choices"]))]
-        elif s["type"] == "int":
-            out[name] = int(rng.integers(s["low"], s["high"] + 1))
-        else:
-            lo, hi = (np.log(s["low"]), np.log(s["high"])) if s.get("log") else (s["low"], s["high"])
-            v = rng.uniform(lo, hi)
-            out[name] = float(np.exp(v) if s.get("log") else v)
-    return out
 
 
 def main() -> None:
@@ -63,9 +49,14 @@ def main() -> None:
         train, valid, test = load_splits(resolve_config(nest({"dataset": "sst2", "model": "nbsvm3",
                                                               "split_seed": seed})))
         splits.append((train, valid))
-    rng = np.random.default_rng(0)
-    space = SPACES[base.model["architecture"]]
-    configs = [None] + [sample(space, rng) for _ in range(args.configs)]  # None: the untuned preset
+    import optuna
+
+    # The points senti tune's own space and suggest() give, drawn by Optuna's seeded random sampler (not TPE:
+    # the sets must be spread over the space, not gathered where split 0 scored well).
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    space = default_space(base.model)
+    configs = [None] + [suggest(sampler.ask(), space) for _ in range(args.configs)]  # None: the untuned preset
 
     def fit(params: dict | None, split: int, scored: bool = False) -> float:
         opts = trial_options(apply_params(base.to_dict(), params or {}))
