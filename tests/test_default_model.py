@@ -22,6 +22,7 @@ def test_the_default_is_a_calibrated_stack_of_a_bigru_on_word2vec_and_nbsvm3():
     cfg = resolve_config({})
     assert cfg.preset == "default"
     assert cfg.model["members"] == ["bigru", "nbsvm3"] and cfg.model["refit"] == "none"
+    assert (cfg.model["seeds"], cfg.model["seeds_max_words"]) == (2, 1_000_000)  # a second BiGRU on small data
     assert cfg.train.word2vec == 3 and cfg.train.epoch_tokens == 3_000_000 and cfg.train.calibrate
     # Epochs a user asks for are the epochs run: the corpus-size cap gives way unless asked for too.
     assert resolve_config({"train": {"epochs": 5}}).train.epoch_tokens == 0

@@ -153,6 +153,33 @@ def test_preset_at_k_members_train_with_another_seed_on_the_same_split():
     assert first.data.split_seed == second.data.split_seed == 7  # the stacker's validation split stays unseen
 
 
+def test_a_small_corpus_gives_each_network_more_seeds_and_a_big_one_does_not():
+    from senti.training.stacking import members_with_seeds
+
+    texts = pd.Series(["one two three", "four five"])  # 5 words
+    stack = {"members": ["bigru", "nbsvm3"], "seeds": 3, "seeds_max_words": 5}
+    assert members_with_seeds(stack, texts) == ["bigru", "bigru@1", "bigru@2", "nbsvm3"]
+    assert members_with_seeds({**stack, "seeds_max_words": 4}, texts) == ["bigru", "nbsvm3"]
+    assert members_with_seeds({**stack, "seeds": 1}, texts) == ["bigru", "nbsvm3"]
+    # Members already named with their seeds (a resumed run's, a user's) are taken as they are.
+    assert members_with_seeds({**stack, "members": ["bigru", "bigru@4", "nbsvm3"]}, texts) == [
+        "bigru", "bigru@4", "nbsvm3"]
+
+
+def test_a_stack_with_seeds_trains_the_second_network_and_records_it(data, tmp_path):
+    run = senti.train(tmp_path / "run", **{**_kw(data), "model": {"seeds": 2, "seeds_max_words": 10**6}},
+                      preset="rnn+nbsvm", hidden_size=8, embedding_dim=16)
+    members = ["bigru", "bigru@1", "nbsvm3"]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["model"]["members"] == members
+    seeds = [json.loads((tmp_path / "run" / "members" / m / "config.json").read_text())["train"]["seed"]
+             for m in members[:2]]
+    assert seeds[1] == seeds[0] + 1 == run.config.train.seed + 1
+    assert set(run.model.metadata["training"]["member_weights"]) == set(members)
+    assert run.metrics["accuracy"] > 0.9
+    again = senti.load(tmp_path / "run")
+    np.testing.assert_allclose(again.predict_proba(TEXTS), run.model.predict_proba(TEXTS), atol=1e-6)
+
+
 def test_split_seed_fixes_the_validation_split_whatever_the_training_seed(data):
     from senti.data.splits import load_splits
 

@@ -198,6 +198,19 @@ def test_an_unquoted_separator_names_the_line(tmp_path, tiny_run):
             read(src)
 
 
+def test_rows_with_more_fields_than_the_header_are_refused_not_shifted(tmp_path, tiny_run):
+    # Every row one field longer: pandas would take the first field as an index, so "good" was lost and the
+    # label read as the text.
+    for name, content in (("a.csv", "text\ngreat, really\nbad, awful\n"),
+                          ("b.csv", "text,label\ngood, fun,pos\nbad, awful,neg\n"),
+                          ("c.tsv", "text\tlabel\ngood\tfun\tpos\nbad\tawful\tneg\n")):
+        src = write(tmp_path, name, content)
+        for read in (read_texts, lambda p: score_file(tiny_run.model, str(p), str(tmp_path / "o.csv"))):
+            with pytest.raises(DataError, match="a row has more fields than the header.*quote texts"):
+                read(src)
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_a_malformed_json_line_is_named_not_dropped(tmp_path, tiny_run):
     src = write(tmp_path, "d.jsonl", '{"text": "good", "label": 1}\n\n{"text": "bad", label: 0}\n')
     for read in (read_texts, lambda p: score_file(tiny_run.model, str(p), str(tmp_path / "o.csv"))):

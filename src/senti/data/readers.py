@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import lzma
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -94,7 +95,15 @@ def read_frame(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
 def reading_errors(path: str | Path, fmt: str, enc: str) -> Iterator[None]:
     """Turn what pandas and the codecs raise while reading ``path`` into one-line ``DataError``s."""
     try:
-        yield
+        with warnings.catch_warnings():
+            # With index_col=False (csv_options) pandas only warns when the first rows hold more fields than the
+            # header, and drops the extra ones; without it, it would take the first column as an index and shift
+            # every text and label one column along.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            yield
+    except pd.errors.ParserWarning as e:
+        raise DataError(f"{path}: a row has more fields than the header, so its text would be cut at a separator "
+                        "or moved to another column; quote texts that contain the separator") from e
     except UnicodeDecodeError as e:
         raise DataError(decode_error_message(path, fmt, enc, e)) from e
     except pd.errors.EmptyDataError as e:
@@ -139,8 +148,8 @@ def unreadable_message(path: str | Path, fmt: str, error: Exception) -> str:
 def csv_options(path: str | Path, fmt: str, enc: str, errors: str) -> dict[str, object]:
     """``pandas.read_csv`` separator and quoting for a CSV or TSV file."""
     if fmt == "csv":
-        return {"sep": ","}
-    return {"sep": "\t", "quoting": tsv_quoting(path, enc, errors)}
+        return {"sep": ",", "index_col": False}
+    return {"sep": "\t", "quoting": tsv_quoting(path, enc, errors), "index_col": False}
 
 
 def tsv_quoting(path: str | Path, enc: str, errors: str = "strict") -> int:

@@ -41,10 +41,19 @@ class EnsembleConfig:
     # Options of the neural members' networks (e.g. hidden_size): `senti train --hidden-size 64` reshapes the
     # network of a stack as it does a network's (senti.training.resolve puts them here).
     network: dict[str, Any] = field(default_factory=dict)
+    # On a small corpus a network trains in seconds and differs most from one seed to the next, so averaging
+    # two pays: when the training texts hold at most ``seeds_max_words`` words, each neural member trains
+    # ``seeds`` times (seed, seed + 1, ...: members PRESET, PRESET@1, ...), and the stacker weighs them all.
+    # The run's config records the members it trained.
+    seeds: int = 1
+    seeds_max_words: int = 0
 
     def __post_init__(self) -> None:
         if self.refit not in REFIT:
             raise ValueError(f"refit must be one of {REFIT}, got {self.refit!r}")
+        if self.seeds < 1 or self.seeds_max_words < 0:
+            raise ValueError(f"seeds must be at least 1 and seeds_max_words at least 0, got {self.seeds} and "
+                             f"{self.seeds_max_words}")
 
 
 class EnsembleClassifier:

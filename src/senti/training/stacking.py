@@ -18,7 +18,7 @@ from senti.data.datasets import get_spec
 from senti.errors import ConfigError, DataError
 from senti.evaluation.metrics import classification_metrics
 from senti.io import read_json
-from senti.models.registry import build_model, full_model_config, is_neural
+from senti.models.registry import build_model, full_model_config, is_neural, resolve_preset
 from senti.pipeline import SentimentModel
 from senti.training.resolve import member_config, split_of, stack_config
 from senti.training.rundir import write_run_files
@@ -59,7 +59,8 @@ def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: l
 
     _warn_if_items_span_the_split(cfg)
     cfg.model = full_model_config({**cfg.model, "num_classes": len(labels)})
-    if not resume:
+    if not resume:  # a resumed run's config already names the members it trains
+        cfg.model["members"] = members_with_seeds(cfg.model, train_df["text"])
         write_run_files(run_dir, cfg)
     net = build_model(cfg.model)
     member_metrics = {}
@@ -120,6 +121,27 @@ def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: l
                                                     "members": member_metrics, "member_weights": weights,
                                                     "refitted": refitted}})
     return model, state, scored, proba
+
+
+def members_with_seeds(model: dict[str, Any], texts: pd.Series) -> list[str]:
+    """The stack's members, each neural one repeated with other seeds (``PRESET@K``) when the training texts
+    are small enough (``seeds`` and ``seeds_max_words`` in :class:`senti.models.ensemble.EnsembleConfig`)."""
+    members, seeds = list(model["members"]), model.get("seeds", 1)
+    if seeds <= 1 or any("@" in m for m in members):  # members named with their seeds are taken as they are
+        return members
+    words = int(texts.str.count(r"\S+").sum())
+    if words > model.get("seeds_max_words", 0):
+        log.info("ensemble: %s words of training text (over %s): one network per neural member", f"{words:,}",
+                 f"{model.get('seeds_max_words', 0):,}")
+        return members
+    out = []
+    for m in members:
+        out.append(m)
+        if is_neural(resolve_preset(m)["model"]):
+            out += [f"{m}@{k}" for k in range(1, seeds)]
+    log.info("ensemble: %s words of training text (at most %s): each network trains with %d seeds, members %s",
+             f"{words:,}", f"{model['seeds_max_words']:,}", seeds, out)
+    return out
 
 
 def _refit_members(net: Any, data: pd.DataFrame) -> dict[str, Any]:
