@@ -215,3 +215,38 @@ def test_a_stack_searches_its_members_parameters_and_is_stacked_from_their_best_
     assert load_toml(out / "best-mingru.toml")["train"]["lr"] == result.best_params["mingru.lr"]
     assert sorted(p.name for p in (out / "best" / "members").iterdir()) == ["mingru", "nbsvm3"]
     assert result.run.metrics["n"] > 0 and not (out / "trials").exists()
+
+
+def test_a_stack_with_seeds_gets_its_second_network_in_the_final_model_only(noisy, tmp_path):
+    """The default trains two networks on small data (``seeds``): the trials train one, the final stack both,
+    the second with the first's best parameters and the next seed."""
+    from senti.config import load_toml
+    from senti.tuning.search import tune
+
+    train, test = noisy
+    space = tmp_path / "space.toml"
+    space.write_text("[mingru.lr]\nchoices = [0.003, 0.03]\n\n[nbsvm3.C]\nchoices = [1.0]\n")
+    out = tmp_path / "study"
+    result = tune(out, trials=1, space=space, progress=False, report=False, train=str(train), test=str(test),
+                  model={"preset": "mingru+nbsvm", "seeds": 2, "seeds_max_words": 10**6}, embedding_dim=16,
+                  hidden_size=16, min_count=1, epochs=1, max_length=32)
+    assert [p.name for p in result.configs] == ["best-mingru.toml", "best-nbsvm3.toml"]
+    assert sorted(p.name for p in (out / "best" / "members").iterdir()) == ["mingru", "mingru@1", "nbsvm3"]
+    second = json.loads((out / "best-members" / "mingru@1" / "config.json").read_text())
+    assert second["train"]["seed"] == load_toml(out / "best-mingru.toml")["train"]["seed"] + 1
+    assert second["train"]["lr"] == result.best_params["mingru.lr"]
+    assert set(result.run.model.metadata["training"]["member_weights"]) == {"mingru", "mingru@1", "nbsvm3"}
+
+
+def test_the_printed_commands_rebuild_a_stack_with_seeds(noisy, tmp_path):
+    train, test = noisy
+    (tmp_path / "c.toml").write_text('[model]\npreset = "mingru+nbsvm"\nseeds = 2\nseeds_max_words = 1000000\n'
+                                     'refit = "none"\nembedding_dim = 16\nhidden_size = 16\n')
+    (tmp_path / "space.toml").write_text("[mingru.lr]\nchoices = [0.003]\n\n[nbsvm3.C]\nchoices = [1.0]\n")
+    out = tmp_path / "study"
+    code, text = senti("tune", "--config", tmp_path / "c.toml", "--train", train, "--test", test, "--space",
+                       tmp_path / "space.toml", "--trials", "1", "--epochs", "1", "--min-count", "1",
+                       "--max-length", "32", "--output", out, "--no-report", "-q")
+    assert code == 0, text
+    assert f"senti train --config {out / 'best-mingru.toml'} --seed 1 --output RUN_MINGRU_1" in text
+    assert "senti stack RUN_MINGRU RUN_NBSVM3 RUN_MINGRU_1 --refit none --output STACK_DIR" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,5 +66,17 @@ def tune(preset: str | None, trials: int | None, timeout: float | None, metric: 
             for p in result.configs]
     for path, run in zip(result.configs, runs, strict=True):
         click.echo(f"  senti train --config {path} --output {run}", err=True)
+    stacked = result.run.config.model.get("members", []) if result.run is not None else []
+    for name in [m for m in stacked if "@" in m and f"best-{m}.toml" not in {p.name for p in result.configs}]:
+        from senti.config import load_toml  # a network's other seeds in the final stack (the default's `seeds`)
+
+        preset, _, k = name.partition("@")
+        path = Path(output) / f"best-{preset}.toml"
+        run = f"RUN_{preset.upper()}_{k}"
+        click.echo(f"  senti train --config {path} --seed {load_toml(path)['train']['seed'] + int(k)} --output {run}",
+                   err=True)
+        runs.append(run)
     if len(runs) > 1:
-        click.echo(f"  senti stack {' '.join(runs)} --output STACK_DIR", err=True)
+        refit = result.run.config.model.get("refit", "linear") if result.run is not None else "linear"
+        click.echo(f"  senti stack {' '.join(runs)}{' --refit none' if refit == 'none' else ''} --output STACK_DIR",
+                   err=True)

@@ -132,12 +132,40 @@ def _final_run(folder: Path, number: int, progress: bool, configs: list[Path], m
         members = [folder / "best-members" / p.stem[5:] for p in configs]  # best-MEMBER.toml → MEMBER
         for path, member in zip(configs, members, strict=True):
             train(member, overwrite=True, progress=progress, report=False, config=str(path))
+        members += _more_seeds(folder, configs, model, progress)
         run = stack(members, folder / "best", overwrite=True, refit=model.get("refit", "linear"), progress=progress,
                     report=report)
     else:
         run = train(folder / "best", overwrite=True, progress=progress, report=report, config=str(configs[0]))
     write_json(marker, {"trial": number, "metrics": run.metrics})
     return run
+
+
+def _more_seeds(folder: Path, configs: list[Path], model: dict[str, Any], progress: bool) -> list[Path]:
+    """A stack with ``seeds`` (the ``default``) trains each network several times on small data; the trials
+    trained one (at half the cost), the final stack trains the others as ``senti train`` would: the network's
+    best parameters, seed + K, into DIR/best-members/PRESET@K."""
+    if model.get("seeds", 1) <= 1:
+        return []
+    from senti.config import RunConfig, load_toml
+    from senti.data.splits import load_splits
+    from senti.training.run import train
+    from senti.training.stacking import members_with_seeds
+
+    names = [p.stem[5:] for p in configs]  # best-MEMBER.toml → MEMBER
+    first = load_toml(configs[0])
+    train_df = load_splits(RunConfig.from_dict(first))[0]
+    out = []
+    for name in members_with_seeds({**model, "members": names}, train_df["text"]):
+        if name in names:
+            continue
+        preset, _, k = name.partition("@")
+        path = folder / f"best-{preset}.toml"
+        log.info("best/: %s, the best %s parameters with seed + %s (the stack's seeds)", name, preset, k)
+        train(folder / "best-members" / name, overwrite=True, progress=progress, report=False, config=str(path),
+              seed=load_toml(path)["train"]["seed"] + int(k))
+        out.append(folder / "best-members" / name)
+    return out
 
 
 def _toml_value(v: Any) -> str:
