@@ -126,21 +126,19 @@ def train_ensemble(cfg: RunConfig, run_dir: Path | None, resume: bool, labels: l
 def members_with_seeds(model: dict[str, Any], texts: pd.Series) -> list[str]:
     """The stack's members, each neural one repeated with other seeds (``PRESET@K``) when the training texts
     are small enough (``seeds`` and ``seeds_max_words`` in :class:`senti.models.ensemble.EnsembleConfig`)."""
-    members, seeds = list(model["members"]), model.get("seeds", 1)
+    members, seeds, limit = list(model["members"]), model.get("seeds", 1), model.get("seeds_max_words", 0)
     if seeds <= 1 or any("@" in m for m in members):  # members named with their seeds are taken as they are
         return members
     words = int(texts.str.count(r"\S+").sum())
-    if words > model.get("seeds_max_words", 0):
+    if words > limit:
         log.info("ensemble: %s words of training text (over %s): one network per neural member", f"{words:,}",
-                 f"{model.get('seeds_max_words', 0):,}")
+                 f"{limit:,}")
         return members
     out = []
     for m in members:
-        out.append(m)
-        if is_neural(resolve_preset(m)["model"]):
-            out += [f"{m}@{k}" for k in range(1, seeds)]
+        out += [m, *(f"{m}@{k}" for k in range(1, seeds) if is_neural(resolve_preset(m)["model"]))]
     log.info("ensemble: %s words of training text (at most %s): each network trains with %d seeds, members %s",
-             f"{words:,}", f"{model['seeds_max_words']:,}", seeds, out)
+             f"{words:,}", f"{limit:,}", seeds, out)
     return out
 
 
