@@ -127,7 +127,7 @@ class LinearTextClassifier:
         return self
 
     def _marked(self, tokens: Sequence[list[str]]) -> Sequence[list[str]]:
-        scope = self.config.negation_scope
+        scope = getattr(self.config, "negation_scope", 0)  # the random forest, which shares features, has none
         return [mark_negation(t, scope) for t in tokens] if scope else tokens
 
     def _nb_ratios(self, X: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
