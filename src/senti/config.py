@@ -64,6 +64,9 @@ class CleanConfig:
     stopwords: bool = False
     stem: str | None = None  # None | "snowball" (needs nltk)
     lemmatize: bool = False  # lemmas from simplemma's tables (pip install 'senti[lemma]'); not with stem
+    # The words after a negation, up to this many, rewritten as negated words ("not xxnotgood"; 0: none;
+    # senti.text.negation). Last of the steps.
+    negation_scope: int = 0
 
 
 @dataclass
@@ -277,7 +280,8 @@ SECTION_OF = {
                             "dense_size", "dropout", "embedding_dropout", "kernel_sizes", "num_filters",
                             "architecture", "refit")},
     **{k: "clean" for k in ("html", "urls", "emails", "mentions", "hashtags", "numbers", "punctuation", "lowercase",
-                            "repeated_chars", "emoji", "stopwords", "stem", "lemmatize")},
+                            "repeated_chars", "emoji", "stopwords", "stem", "lemmatize",
+                            "negation_scope")},
 }
 
 

@@ -100,6 +100,9 @@ def training_options(f: Any) -> Any:
         click.option("--lemmatize/--no-lemmatize", default=None,
                      help="Read each word as its lemma (movies → movie, were → be); needs pip install "
                      "'senti[lemma]'. Other cleaning steps: [clean] in a --config file."),
+        click.option("--negation-scope", type=click.IntRange(min=0),
+                     help="Rewrite up to N words after a negation as negated words (not good → not xxnotgood), "
+                     "up to a comma, full stop or 'but' [default model: 2; others: 0]."),
         click.option("--max-vocab", "max_size", type=int),
         click.option("--min-count", type=int),
         click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"])),

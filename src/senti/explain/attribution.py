@@ -34,6 +34,7 @@ import torch
 from senti.errors import ConfigError
 from senti.models.batching import collate
 from senti.scoring import NeuralScorer
+from senti.text.negation import unmark
 from senti.text.vocab import truncate_ids
 
 if TYPE_CHECKING:
@@ -198,7 +199,9 @@ def _tokens_to_words(model: Classifier, text: str, tokens: list[str], token_scor
         kept = truncate_ids(kept, vc.max_length, vc.truncate)
     position_score = dict(zip(kept, token_scores.tolist(), strict=False))
     out = np.zeros(len(spans), dtype=np.float32)
-    matcher = difflib.SequenceMatcher(a=owner_tokens, b=tokens, autojunk=False)
+    # A word alone has no negation before it: "bad" in the text's tokens is "xxnotbad" after "not".
+    matcher = difflib.SequenceMatcher(a=[unmark(t) for t in owner_tokens], b=[unmark(t) for t in tokens],
+                                      autojunk=False)
     for block in matcher.get_matching_blocks():
         for j in range(block.size):
             out[owners[block.a + j]] += position_score.get(block.b + j, 0.0)

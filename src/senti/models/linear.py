@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from senti.text.negation import is_marked, mark_negation
+from senti.text.negation import is_marked
 from senti.text.ngrams import ngram_counts
 
 if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted, not to score one
@@ -43,17 +43,12 @@ class LinearConfig:
     C: float = 8.0
     nb_alpha: float = 1.0
     max_iter: int = 1000
-    # Tokens after a negation word marked as negated, up to this many (0: none; senti.text.negation).
-    negation_scope: int = 0
     num_classes: int = 2
     vocab_size: int = 0  # filled in after fitting
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"model.kind must be one of {KINDS}, got {self.kind!r}")
-        if not isinstance(self.negation_scope, int) or isinstance(self.negation_scope, bool) \
-                or self.negation_scope < 0:
-            raise ValueError(f"model.negation_scope must be a whole number of tokens >= 0, got {self.negation_scope!r}")
 
 
 def tfidf(counts: sp.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sp.csr_matrix:
@@ -105,7 +100,7 @@ class LinearTextClassifier:
 
         c = self.config
         vec = self._vectorizer()
-        X = vec.fit_transform(self._marked(tokens))
+        X = vec.fit_transform(tokens)
         self.vocabulary_ = list(vec.get_feature_names_out())
         self._index = self._fast = None
         # get_feature_names_out is sorted like the column indices, so index i is column i.
@@ -126,10 +121,6 @@ class LinearTextClassifier:
         c.vocab_size = len(self.vocabulary_)
         return self
 
-    def _marked(self, tokens: Sequence[list[str]]) -> Sequence[list[str]]:
-        scope = getattr(self.config, "negation_scope", 0)  # the random forest, which shares features, has none
-        return [mark_negation(t, scope) for t in tokens] if scope else tokens
-
     def _nb_ratios(self, X: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
         alpha = self.config.nb_alpha
         classes = range(1, 2) if self.config.num_classes == 2 else range(self.config.num_classes)
@@ -146,7 +137,6 @@ class LinearTextClassifier:
         if self._index is None:
             self._index = {t: i for i, t in enumerate(self.vocabulary_)}
         ngram_range = tuple(self.config.ngram_range)
-        tokens = self._marked(tokens)
         if self.config.kind == "nbsvm":  # binary counts: the same matrix as CountVectorizer's
             return ngram_counts(tokens, self._index, ngram_range, binary=True)
         return tfidf(ngram_counts(tokens, self._index, ngram_range), self.idf_, self.config.sublinear_tf)
@@ -154,7 +144,7 @@ class LinearTextClassifier:
     def scores(self, tokens: Sequence[list[str]]) -> np.ndarray:
         """(N, K') decision scores, ``features(tokens) @ weights + intercept``, from the compiled n-gram pass
         (:class:`senti.text.ngram_index.NgramIndex`), which never builds the feature matrix."""
-        return self._scores(*self._index_and_weights()[0].word_ids(self._marked(tokens)))
+        return self._scores(*self._index_and_weights()[0].word_ids(tokens))
 
     def _index_and_weights(self) -> tuple[Any, np.ndarray]:
         if self._fast is None:
@@ -172,8 +162,7 @@ class LinearTextClassifier:
 
     def predict_proba_texts(self, texts: Sequence[str]) -> np.ndarray:
         """``predict_proba`` of cleaned texts (``Cleaner.for_tokenizer``), tokenised on the fast path."""
-        index = self._index_and_weights()[0]
-        return self._proba(self._scores(*index.word_ids_of_texts(texts, self.config.negation_scope)))
+        return self._proba(self._scores(*self._index_and_weights()[0].word_ids_of_texts(texts)))
 
     def predict_proba(self, tokens: Sequence[list[str]]) -> np.ndarray:
         return self._proba(self.scores(tokens))
@@ -191,7 +180,7 @@ class LinearTextClassifier:
 
     def word_weights(self) -> tuple[list[str], np.ndarray]:
         """Single words and their weight towards each class (n_words, K); words as written, not their negated
-        forms (``NOT_good``), which no text contains."""
+        forms (``clean.negation_scope``), which no text contains."""
         index = {w: i for i, w in enumerate(self.vocabulary_)}
         words = [w for w in self.vocabulary_ if " " not in w and not is_marked(w)]
         cols = [index[w] for w in words]

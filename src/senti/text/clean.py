@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from senti.config import CleanConfig
 from senti.errors import ConfigError
+from senti.text.negation import mark_negation
 from senti.text.tokenize import tokenize
 
 _HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
@@ -57,6 +58,10 @@ class Cleaner:
             from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
             self._stopwords = frozenset(ENGLISH_STOP_WORDS - NEGATIONS_AND_DEGREE)
+        scope = self.config.negation_scope
+        if not isinstance(scope, int) or isinstance(scope, bool) or scope < 0:
+            raise ConfigError(f"clean.negation_scope must be a whole number of words >= 0, got {scope!r}")
+        self._negation_scope = scope
         if self.config.stem and self.config.lemmatize:
             raise ConfigError(f"clean: choose stem={self.config.stem!r} or lemmatize, not both")
         if self.config.stem:
@@ -105,8 +110,8 @@ class Cleaner:
             words = [w for w in text.split() if w not in self._stopwords]
             if self._stem:
                 words = [self._stem(w) for w in words]
-            return " ".join(words)
-        return " ".join(text.split())
+            return mark_negation(" ".join(words), self._negation_scope)
+        return mark_negation(" ".join(text.split()), self._negation_scope)
 
     def tokens(self, text: str) -> list[str]:
         """``tokenize(self(text))``."""
@@ -115,7 +120,9 @@ class Cleaner:
     def for_tokenizer(self, text: str) -> str:
         """Text whose tokens are those of ``self(text)``: the cleaning steps without the whitespace
         normalisation, which the tokeniser does not need (12 µs of a review's ~40)."""
-        return self(text) if self._stopwords or self._stem else self._apply_steps(text)
+        if self._stopwords or self._stem:
+            return self(text)
+        return mark_negation(self._apply_steps(text), self._negation_scope)
 
     def _apply_steps(self, text: str) -> str:
         if not isinstance(text, str):

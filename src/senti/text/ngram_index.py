@@ -21,7 +21,6 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
-from senti.text.negation import mark_negation
 from senti.text.tokenize import ascii_tokens, tokenize
 
 _EMPTY = -1
@@ -61,12 +60,9 @@ class NgramIndex:
         get = self.words.get
         return _flatten([[get(w, -1) for w in t] for t in texts])
 
-    def word_ids_of_texts(self, texts: Sequence[str], negation_scope: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def word_ids_of_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``word_ids`` of cleaned texts, tokenised here: ASCII ones by the byte-level tokeniser (the same
-        tokens, twice as fast; most reviews are ASCII), with a dict keyed by bytes. With ``negation_scope``, the
-        tokens are marked first (:func:`senti.text.negation.mark_negation`), on strings."""
-        if negation_scope:
-            return self.word_ids([mark_negation(tokenize(t), negation_scope) for t in texts])
+        tokens, twice as fast; most reviews are ASCII), with a dict keyed by bytes."""
         if self._ascii_words is None:
             self._ascii_words = {w.encode(): i for w, i in self.words.items() if w.isascii()}
         get, bget = self.words.get, self._ascii_words.get
