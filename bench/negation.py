@@ -73,8 +73,8 @@ def markdown(result: dict) -> str:
     scopes = sorted({int(k) for rows in result["table"].values() for k in rows})
     lines = ["# Negation marking in NB-SVM (bench/negation.py)", "",
              f"{m['cpu']}, {m['cores']} cores, {m['date']}, commit {m['git_commit']}; {result['other_load']}.", "",
-             "`nbsvm3` with `clean.negation_scope` K (0: none). Validation (chooses) / test (shown, not used to choose); "
-             "macro-F1 on the tweet datasets, accuracy otherwise; UCI: the mean of 5 folds.", "",
+             "`nbsvm3` with `clean.negation_scope` K (0: none). Validation (chooses) / test (shown, not used to "
+             "choose); macro-F1 on the tweet datasets, accuracy otherwise; UCI: the mean of 5 folds.", "",
              "| dataset | " + " | ".join(f"K = {k}: validation / test" for k in scopes) + " |",
              "|---|" + "---|" * len(scopes)]
     for dataset, rows in result["table"].items():
