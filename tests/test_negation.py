@@ -113,3 +113,38 @@ def test_a_network_and_a_stack_read_marked_text_and_explanations_name_the_writte
     assert [w.word for w in explanation.words] == ["the", "car", "was", "not", "bad"]
     assert explanation.words[-1].score != 0  # "bad", read as "xxnotbad", keeps its attribution
     assert model.predict_proba(["the car was not bad"]).shape == (1, 2)
+
+
+def _marked_word_by_word(text: str, scope: int) -> str:
+    """The rule read literally: every word and clause mark in turn, a countdown after each negation."""
+    import re
+
+    from senti.text.negation import ENDS_SCOPE, PREFIX, is_negation
+
+    out, last, left = [], 0, 0
+    for m in re.finditer(r"[^\W\d_]+(?:['’][^\W\d_]+)*|[.,;:!?()\"]", text):
+        word = m.group(0)
+        if not word[0].isalpha():
+            left = 0
+            continue
+        if word.lower() in ENDS_SCOPE:
+            left = 0
+        elif left > 0:
+            out += [text[last:m.start()], PREFIX]
+            last = m.start()
+        left -= 1
+        if is_negation(word):
+            left = scope
+    return "".join([*out, text[last:]])
+
+
+def test_marking_reads_only_after_negations_yet_marks_what_the_word_by_word_rule_does():
+    rng = np.random.default_rng(0)
+    pieces = ["not", "Not", "NOT", "DIDN’T", "İ", "no", "nothing", "notable", "knot", "didn't", "don’t", "can't",
+              "n't", "x'not", "no'",
+              "but", "But", "good", "bad", "café", "at", "all", "10", "_", "-", "'", "’", ",", ".", "!", "?", "(",
+              "\"", " ", " ", " ", "  ", "\n", "never", "nobody", "nowhere", "cannot", "without", "é", "rock'n'roll"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces, size=int(rng.integers(1, 14))))
+        for scope in (1, 2, 3):
+            assert mark_negation(text, scope) == _marked_word_by_word(text, scope), (text, scope)

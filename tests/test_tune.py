@@ -83,7 +83,8 @@ def test_the_same_command_with_more_trials_continues_the_study(nbsvm_study):
     assert all(t.params not in [f.params for f in first] for t in after[3:])
     rows = pd.read_csv(out / "trials.csv")
     assert list(rows["number"]) == [0, 1, 2, 3, 4] and set(rows["state"]) == {"complete"}
-    assert {"param_C", "param_ngram_range", "param_min_df", "param_nb_alpha", "epoch_1", "seconds"} <= set(rows)
+    assert {"param_C", "param_ngram_range", "param_min_df", "param_nb_alpha", "param_negation_scope", "epoch_1",
+            "seconds"} <= set(rows)
 
 
 def test_best_toml_trains_with_senti_train_config(nbsvm_study, tmp_path):
@@ -95,6 +96,7 @@ def test_best_toml_trains_with_senti_train_config(nbsvm_study, tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"]["C"] == pytest.approx(best.params["C"])
     assert config["model"]["ngram_range"] == json.loads(best.params["ngram_range"])
+    assert config["clean"]["negation_scope"] == best.params["negation_scope"]  # a [clean] option lands there too
     assert config["data"]["test"] and config["data"]["train"]
     # The same run as best/, the study's final model: the same test scores.
     again = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -108,7 +110,8 @@ def test_show_prints_the_best_parameters_and_the_top_trials(nbsvm_study):
     code, text = senti("tune", "--show", out)
     assert code == 0, text
     assert f"best: trial {best.number}, accuracy {best.value:.4f}" in text
-    assert "| number | state | epochs | accuracy | C | ngram_range | min_df | nb_alpha | seconds |" in text
+    assert ("| number | state | epochs | accuracy | C | ngram_range | min_df | nb_alpha | negation_scope | seconds |"
+            in text)
     table = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(table) == 5 and table[0].startswith(f"| {best.number} | complete |")
 

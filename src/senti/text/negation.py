@@ -19,10 +19,14 @@ PREFIX = "xxnot"
 NEGATIONS = frozenset({"not", "no", "never", "nothing", "nobody", "none", "nowhere", "neither", "nor", "cannot",
                        "without", "hardly", "barely"})
 ENDS_SCOPE = frozenset({"but", "however", "although", "though", "yet", "whereas"})
-# A word as the tokeniser reads it, or a mark that ends a clause.
-_WORD_OR_MARK = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|[.,;:!?()\"]")
-# Texts without any of these hold no negation and are returned as they are, after one search.
-_HINT = re.compile(r"n['’]t\b|\b(?:" + "|".join(sorted(NEGATIONS)) + r")\b", re.IGNORECASE)
+_LETTER = r"[^\W\d_]"
+_WORD = rf"{_LETTER}+(?:['’]{_LETTER}+)*"  # a word as the tokeniser reads it
+# A word or a mark that ends a clause.
+_WORD_OR_MARK = re.compile(rf"{_WORD}|[.,;:!?()\"]")
+# Where a negation may be: every negation word holds one of these (in lower case). Most matches are words such as
+# "now" or "know", which the check on the whole word turns down; no look-behind or case folding in the pattern
+# keeps the search at C speed (3.5× faster than with them).
+_CANDIDATE = re.compile(r"no|n't|n’t|never|neither|without|hardly|barely")
 
 
 def is_negation(word: str) -> bool:
@@ -35,24 +39,42 @@ def mark_negation(text: str, scope: int) -> str:
     """``text`` with each of the ``scope`` words after a negation prefixed by ``xxnot`` (none with ``scope`` 0).
 
     A negation inside a scope is marked and starts a new scope rather than undoing it ("not that I never …":
-    double negation is too rare and too varied for a rule)."""
-    if scope <= 0 or not _HINT.search(text):
+    double negation is too rare and too varied for a rule). Only the words after each negation are read, not the
+    whole text: marking costs a few microseconds a review."""
+    if scope <= 0:
         return text
-    parts: list[str] = []
-    last = left = 0
-    for m in _WORD_OR_MARK.finditer(text):
-        word = m.group(0)
-        if not word[0].isalpha():  # a clause mark
-            left = 0
+    marked: list[int] = []  # start offsets of the words to mark, in order
+    lower = text.lower()
+    if len(lower) != len(text):  # a letter whose lower case is longer ("İ"): offsets must stay the text's
+        lower = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    for candidate in _CANDIDATE.finditer(lower):
+        at = candidate.start()
+        # Tokens never hold whitespace, so reading them from the last whitespace before the candidate gives the
+        # very tokens a read from the start would: the one that holds the candidate, then those after it.
+        tokens = _WORD_OR_MARK.finditer(text, max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1)
+        for token in tokens:
+            if token.end() > at:
+                break
+        else:
             continue
-        if word.lower() in ENDS_SCOPE:
-            left = 0
-        elif left > 0:
-            parts += [text[last:m.start()], PREFIX, word]
-            last = m.end()
-        left -= 1
-        if is_negation(word):
-            left = scope
+        if not is_negation(token.group(0)):
+            continue
+        left = scope
+        for m in tokens:
+            word = m.group(0)
+            if not word[0].isalpha() or word.lower() in ENDS_SCOPE:
+                break
+            if not marked or m.start() > marked[-1]:
+                marked.append(m.start())
+            left -= 1
+            if left == 0:
+                break
+    if not marked:
+        return text
+    parts, last = [], 0
+    for start in marked:
+        parts += [text[last:start], PREFIX]
+        last = start
     parts.append(text[last:])
     return "".join(parts)
 

@@ -51,6 +51,7 @@ _LINEAR: Space = {
     "ngram_range": {"type": "categorical", "choices": [[1, 1], [1, 2], [1, 3]]},
     "min_df": {"type": "int", "low": 1, "high": 5},
     "nb_alpha": {"type": "float", "low": 0.1, "high": 2.0, "log": True},  # NB smoothing (nbsvm only)
+    "negation_scope": {"type": "categorical", "choices": [0, 2, 3, 4]},  # [clean]: words marked after a negation
 }
 _FOREST: Space = {
     "n_estimators": {"type": "int", "low": 50, "high": 400, "step": 50},
@@ -100,8 +101,9 @@ def default_space(model_cfg: dict[str, Any]) -> Space:
     """The family's space; a stack's is its members', each name prefixed with the member (``nbsvm3.C``)."""
     from senti.models.registry import is_ensemble, is_neural
 
-    if is_ensemble(model_cfg):
-        return {f"{m}.{k}": v for m, cfg in member_models(model_cfg).items() for k, v in default_space(cfg).items()}
+    if is_ensemble(model_cfg):  # cleaning is the stack's, one for all its members: not a member's to vary
+        return {f"{m}.{k}": v for m, cfg in member_models(model_cfg).items() for k, v in default_space(cfg).items()
+                if section_of(k, cfg) != "clean"}
     space = SPACES.get(model_cfg.get("architecture", ""))
     if space is None:
         raise ConfigError(f"no search space for {model_cfg.get('architecture')!r}; give one with --space FILE.toml")
