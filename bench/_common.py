@@ -7,6 +7,7 @@ import platform
 import resource
 import subprocess
 import time
+from typing import Any
 
 
 def machine_info() -> dict:
@@ -41,3 +42,17 @@ def _git_commit() -> str | None:
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def uci_folds(folds: int = 5) -> tuple[list[tuple[Any, Any]], dict[str, Any]]:
+    """UCI sentences (its train and test files pooled) in the stratified folds (seed 0) that every benchmark here
+    cross-validates on: [(train, test) frames], and the dataset's own options for ``senti.train``."""
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold
+
+    from senti.data.datasets import DATASET_DEFAULTS, load_dataset
+
+    data = pd.concat([load_dataset("uci_sentences", s) for s in ("train", "test")], ignore_index=True)
+    options = {k: v for section in DATASET_DEFAULTS["uci_sentences"].values() for k, v in section.items()}
+    splits = StratifiedKFold(folds, shuffle=True, random_state=0).split(data, data["label"])
+    return [(data.iloc[tr], data.iloc[te]) for tr, te in splits], options

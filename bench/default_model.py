@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine_info
+from _common import machine_info, uci_folds
 
 from senti.io import atomic_write_text, read_json, write_json
 
@@ -77,24 +77,19 @@ def train_cli(dataset: str, model: str, out: Path, reuse: bool) -> dict:
 def train_cv(model: str, out: Path, folds: int = 5) -> dict:
     """UCI sentences: stratified k-fold CV through the Python API (the dataset's own cleaning defaults)."""
     import numpy as np
-    import pandas as pd
-    from sklearn.model_selection import StratifiedKFold
 
     import senti
-    from senti.data.datasets import DATASET_DEFAULTS, load_dataset
-
-    data = pd.concat([load_dataset("uci_sentences", s) for s in ("train", "test")], ignore_index=True)
-    defaults = {k: v for section in DATASET_DEFAULTS["uci_sentences"].values() for k, v in section.items()}
     from senti.calibration import N_BINS, brier_score, ece_noise, expected_calibration_error
 
     rows, proba, truth = [], [], []
     t = time.perf_counter()
-    for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=0).split(data, data["label"])):
+    splits, options = uci_folds(folds)
+    for k, (train, test) in enumerate(splits):
         run = senti.train(out / "uci_sentences" / f"{model}-fold{k}", overwrite=True, progress=False, report=False,
-                          train=data.iloc[tr], test=data.iloc[te], model=model, **defaults)
+                          train=train, test=test, model=model, **options)
         rows.append(run.metrics)
-        proba.append(run.model.predict_proba(data["text"].iloc[te].tolist()))
-        truth += [run.model.labels.index(label) for label in data["label"].iloc[te]]
+        proba.append(run.model.predict_proba(test["text"].tolist()))
+        truth += [run.model.labels.index(label) for label in test["label"]]
     secs = time.perf_counter() - t
     # Calibration on the pooled out-of-fold predictions (3,000 sentences): a 600-sentence fold's ECE over 15
     # bins is mostly sampling noise.
@@ -106,7 +101,7 @@ def train_cv(model: str, out: Path, folds: int = 5) -> dict:
     return {"accuracy": mean("accuracy"), "accuracy_std": float(np.std([r["accuracy"] for r in rows])),
             "macro_f1": mean("macro_f1"), "ece": float(expected_calibration_error(pooled, y, N_BINS)),
             "brier": float(brier_score(pooled, y)), **ece_noise(pooled, y, N_BINS), "ece_mean_of_folds": mean("ece"),
-            "n_test": len(data),
+            "n_test": sum(len(test) for _, test in splits),
             "train_seconds": round(sum(r["train_seconds"] for r in rows), 1), "all_in_seconds": round(secs, 1),
             "folds": folds}
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine_info
+from _common import machine_info, uci_folds
 
 from senti.io import atomic_write_text, write_json
 
@@ -42,18 +42,14 @@ def one_split(dataset: str, seeds: int, out: Path) -> dict:
 def five_folds(seeds: int, out: Path) -> dict:
     """UCI sentences: the folds of bench/default_model.py; each fold's own validation split."""
     import numpy as np
-    import pandas as pd
-    from sklearn.model_selection import StratifiedKFold
 
     import senti
-    from senti.data.datasets import DATASET_DEFAULTS, load_dataset
 
-    data = pd.concat([load_dataset("uci_sentences", s) for s in ("train", "test")], ignore_index=True)
-    defaults = {k: v for section in DATASET_DEFAULTS["uci_sentences"].values() for k, v in section.items()}
+    folds, options = uci_folds()
     rows, t = [], time.perf_counter()
-    for k, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(data, data["label"])):
+    for k, (train, test) in enumerate(folds):
         run = senti.train(out / "uci_sentences" / f"seeds{seeds}-fold{k}", overwrite=True, progress=False,
-                          report=False, train=data.iloc[tr], test=data.iloc[te], model={"seeds": seeds}, **defaults)
+                          report=False, train=train, test=test, model={"seeds": seeds}, **options)
         rows.append((run.history[-1]["val_accuracy"], run.metrics["accuracy"], run.metrics["ece"]))
     v, s, e = (float(np.mean(c)) for c in zip(*rows, strict=True))
     return {"validation": v, "test": s, "ece": e, "members": run.config.model["members"],
