@@ -253,3 +253,12 @@ def test_the_printed_commands_rebuild_a_stack_with_seeds(noisy, tmp_path):
     assert code == 0, text
     assert f"senti train --config {out / 'best-mingru.toml'} --seed 1 --output RUN_MINGRU_1" in text
     assert "senti stack RUN_MINGRU RUN_NBSVM3 RUN_MINGRU_1 --refit none --output STACK_DIR" in text
+
+
+def test_a_stack_does_not_search_its_members_cleaning():
+    from senti.models.registry import resolve_preset
+    from senti.tuning.space import default_space
+
+    assert "negation_scope" in default_space(resolve_preset("nbsvm3")["model"])
+    stack = default_space(resolve_preset("default")["model"])
+    assert "nbsvm3.C" in stack and not any(k.endswith("negation_scope") for k in stack)
